@@ -1,0 +1,57 @@
+import { parseEnv, RawConfig } from './env-schema';
+
+export interface AppConfig {
+  env: RawConfig['NODE_ENV'];
+  logLevel: RawConfig['LOG_LEVEL'];
+  kafka: { brokers: string[]; clientId: string; groupId: string };
+  topics: {
+    courses: string;
+    memberships: string;
+    lessonProgress: string;
+    users: string;
+    courseEnrollments: string;
+    dlq: string;
+    partitions: number;
+    dlqPartitions: number;
+  };
+  database: { url: string; schema: string; poolSize: number };
+  redis: { url: string; queuePrefix: string };
+  api: { port: number; tokens: string[] };
+  metricsPorts: { syncWorker: number; jobsWorker: number };
+  courseUrlTemplate: string;
+  outboxPollMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const c = parseEnv(env);
+  return {
+    env: c.NODE_ENV,
+    logLevel: c.LOG_LEVEL,
+    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.KAFKA_GROUP_ID },
+    topics: {
+      courses: c.TOPIC_COURSES,
+      memberships: c.TOPIC_MEMBERSHIPS,
+      lessonProgress: c.TOPIC_LESSON_PROGRESS,
+      users: c.TOPIC_USERS,
+      courseEnrollments: c.TOPIC_COURSE_ENROLLMENTS,
+      dlq: c.TOPIC_DLQ,
+      partitions: c.TOPIC_PARTITIONS,
+      dlqPartitions: c.DLQ_PARTITIONS,
+    },
+    database: { url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolSize: c.DATABASE_POOL_SIZE },
+    redis: { url: c.REDIS_URL, queuePrefix: c.QUEUE_PREFIX },
+    api: { port: c.API_PORT, tokens: c.API_TOKENS },
+    metricsPorts: { syncWorker: c.SYNC_WORKER_METRICS_PORT, jobsWorker: c.JOBS_WORKER_METRICS_PORT },
+    courseUrlTemplate: c.COURSE_URL_TEMPLATE,
+    outboxPollMs: c.OUTBOX_POLL_MS,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+export const inputTopics = (c: AppConfig): string[] => [
+  c.topics.courses,
+  c.topics.memberships,
+  c.topics.lessonProgress,
+  c.topics.users,
+];

@@ -1,0 +1,137 @@
+/**
+ * Every setting of the service is an environment variable declared here, with its default
+ * and its check. `loadConfig` reads them all at boot and fails with one message naming
+ * every bad variable, so a misconfigured deployment never half-starts.
+ */
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Setting<T> {
+  default?: string;
+  doc: string;
+  parse: Parser<T>;
+  /** Values that must not be echoed back in error messages. */
+  secret?: boolean;
+}
+
+const str: Parser<string> = (raw) => raw;
+
+const int = (min: number, max: number): Parser<number> => (raw, name) => {
+  if (!/^-?\d+$/.test(raw.trim())) throw new Error(`${name} must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+};
+
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw, name) => {
+  if (!(values as string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+};
+
+const url = (...protocols: string[]): Parser<string> => (raw, name) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be a URL (${protocols.join(' or ')}), got something else`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new Error(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return raw;
+};
+
+const brokers: Parser<string[]> = (raw, name) => {
+  const list = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error(`${name} must list at least one host:port`);
+  for (const b of list) {
+    if (!/^[A-Za-z0-9_.-]+:\d{1,5}$/.test(b)) throw new Error(`${name} entry "${b}" is not host:port`);
+  }
+  return list;
+};
+
+const topic: Parser<string> = (raw, name) => {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(raw)) throw new Error(`${name} "${raw}" is not a valid Kafka topic name`);
+  return raw;
+};
+
+const tokens: Parser<string[]> = (raw, name) => {
+  const list = raw.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of list) {
+    if (t.length < 16) throw new Error(`${name} holds a token shorter than 16 characters`);
+  }
+  return list;
+};
+
+const identifier: Parser<string> = (raw, name) => {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new Error(`${name} "${raw}" must be a lower-case SQL identifier`);
+  return raw;
+};
+
+const template: Parser<string> = (raw, name) => {
+  if (raw !== '' && !raw.includes('{id}') && !raw.includes('{slug}')) {
+    throw new Error(`${name} must contain {id} or {slug} (or be empty to publish no URLs)`);
+  }
+  return raw;
+};
+
+export const ENV_SCHEMA = {
+  NODE_ENV: { default: 'development', doc: 'development, test or production', parse: oneOf('development', 'test', 'production') },
+  LOG_LEVEL: { default: 'info', doc: 'pino level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  KAFKA_BROKERS: { default: '127.0.0.1:9092', doc: 'comma-separated bootstrap brokers', parse: brokers },
+  KAFKA_CLIENT_ID: { default: 'enrollment-sync', doc: 'Kafka client id', parse: str },
+  KAFKA_GROUP_ID: { default: 'enrollment-sync', doc: 'consumer group of the sync worker', parse: str },
+  TOPIC_COURSES: { default: 'lms.courses.v1', doc: 'input: course structure', parse: topic },
+  TOPIC_MEMBERSHIPS: { default: 'lms.memberships.v1', doc: 'input: memberships', parse: topic },
+  TOPIC_LESSON_PROGRESS: { default: 'lms.lesson-progress.v1', doc: 'input: completions and grades', parse: topic },
+  TOPIC_USERS: { default: 'lms.users.v1', doc: 'input: user profiles', parse: topic },
+  TOPIC_COURSE_ENROLLMENTS: { default: 'lms.course-enrollments.v1', doc: 'output: CourseEnrollments events', parse: topic },
+  TOPIC_DLQ: { default: 'lms.enrollment-sync.dlq.v1', doc: 'dead letters', parse: topic },
+  TOPIC_PARTITIONS: { default: '6', doc: 'partitions of input and output topics when the service creates them', parse: int(1, 1000) },
+  DLQ_PARTITIONS: { default: '1', doc: 'partitions of the dead-letter topic when the service creates it', parse: int(1, 1000) },
+  DATABASE_URL: {
+    default: 'postgres://postgres@127.0.0.1:5432/enrollment_sync',
+    doc: 'Postgres connection URL',
+    parse: url('postgres:', 'postgresql:'),
+    secret: true,
+  },
+  DATABASE_SCHEMA: { default: 'public', doc: 'schema holding the service tables', parse: identifier },
+  DATABASE_POOL_SIZE: { default: '10', doc: 'connections per process', parse: int(1, 200) },
+  REDIS_URL: { default: 'redis://127.0.0.1:6379/0', doc: 'Redis for BullMQ', parse: url('redis:', 'rediss:'), secret: true },
+  QUEUE_PREFIX: { default: 'enrollment-sync', doc: 'BullMQ key prefix (isolates deployments sharing a Redis)', parse: str },
+  API_PORT: { default: '3000', doc: 'HTTP port of the read API', parse: int(0, 65535) },
+  API_TOKENS: { default: '', doc: 'comma-separated bearer tokens (16+ chars) for the API; none set = every protected route answers 401', parse: tokens, secret: true },
+  SYNC_WORKER_METRICS_PORT: { default: '9464', doc: 'port of the sync worker\'s /metrics (0 = any free port)', parse: int(0, 65535) },
+  JOBS_WORKER_METRICS_PORT: { default: '9465', doc: 'port of the jobs worker\'s /metrics (0 = any free port)', parse: int(0, 65535) },
+  COURSE_URL_TEMPLATE: { default: '', doc: 'course URL with {id} and/or {slug}; empty = urls: []', parse: template },
+  OUTBOX_POLL_MS: { default: '1000', doc: 'relay fallback poll when no NOTIFY arrives', parse: int(10, 60000) },
+  SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'how long a process drains on SIGTERM before it exits anyway', parse: int(0, 600000) },
+} satisfies Record<string, Setting<unknown>>;
+
+type Schema = typeof ENV_SCHEMA;
+export type EnvName = keyof Schema;
+export type RawConfig = { [K in EnvName]: ReturnType<Schema[K]['parse']> };
+
+export function parseEnv(env: Record<string, string | undefined>): RawConfig {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(ENV_SCHEMA) as [EnvName, Setting<unknown>][]) {
+    const raw = env[name] ?? setting.default ?? '';
+    try {
+      out[name] = setting.parse(raw, name);
+    } catch (err) {
+      const msg = (err as Error).message;
+      // Never echo a secret back: a bad DATABASE_URL may still carry a password.
+      problems.push(setting.secret ? msg.replace(raw, '<redacted>') : msg);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as RawConfig;
+}
