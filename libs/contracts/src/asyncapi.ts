@@ -1,0 +1,304 @@
+import { DLQ_HEADERS, MAX_DLQ_REASON_CHARS } from './dead-letter';
+import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_VALUE_BYTES, TopicNames } from './envelope';
+import { INPUT_EVENTS, InputEventDefinition, InputTopic } from './input-events';
+import {
+  buildOutputEvent,
+  EXAMPLE_COURSE_ENROLLMENT,
+  outputEventSchema,
+  OUTPUT_SOURCE,
+} from './output-event';
+import { JsonSchema, JsonSchemaContext } from './schema';
+
+/**
+ * The AsyncAPI 3.0 document of the service, built from the very schema objects that validate
+ * messages (see `schema.ts`). `scripts/generate-asyncapi.ts` writes it to `docs/asyncapi.yaml`
+ * and a unit test checks the committed file still equals it.
+ */
+
+export interface AsyncApiOptions {
+  /** Topic names to publish as channel addresses (the defaults, normally). */
+  topics: TopicNames & { courseEnrollments: string; dlq: string };
+  partitions?: number;
+  dlqPartitions?: number;
+  /** Bootstrap brokers shown as the `kafka` server. */
+  brokers?: string[];
+}
+
+export type AsyncApiDocument = Record<string, unknown>;
+
+const KAFKA_BINDING_VERSION = '0.5.0';
+
+/** Decisions where events.md is silent; published in the document's description. */
+export const CONTRACT_DECISIONS: readonly string[] = [
+  'Structured mode is detected unless the message has a `ce_`-prefixed header (binary mode); a `content-type` header starting with `application/cloudevents` forces structured mode and must be `application/cloudevents+json`.',
+  'In binary mode the `content-type` header is the `datacontenttype`; when present it must be `application/json` (parameters such as charset allowed). A header repeated with different values is rejected.',
+  'Any known input type is accepted on any input topic (the projection depends only on the set of facts, whatever the key, partition or topic); unknown types are dead-lettered.',
+  '`time` accepts `T`/`t`, `Z`/`z` or `±HH:MM` (`-00:00` = UTC) and 1 to 9 fractional digits. It is stored as UTC with exactly 6 fractional digits, truncated; a leap second `:60` is pinned to `:59.999999`.',
+  'Timestamps inside payloads (`due_at`, `access_expires_at`, course `created_at`) must be RFC 3339 with a zone offset and are normalised to UTC with milliseconds, truncated (`2026-12-31T23:59:59.000Z`).',
+  'Unknown fields are ignored at every level. An optional field sent as `null` takes its default like an absent one.',
+  '`lms.membership.changed`: `assignment: null` replaces the assignment with the empty one (null, null, false) and `custom_fields: null` replaces custom fields with `{}`; only an absent key leaves them unchanged.',
+  'Section and lesson `position` may be any integer. A lesson needs `id`, `section_id`, `name`, `status` and `position`.',
+  'Usernames allow Unicode letters (with combining marks), decimal digits, `-` and `_`; lengths count characters (code points).',
+  'A message value is UTF-8 (a leading byte-order mark is tolerated) and at most 1 MiB (1048576 bytes); a null value (tombstone) is dead-lettered.',
+  'An optional `subject` is not interpreted. `data_base64` is not supported.',
+];
+
+const TOPIC_INFO: Record<InputTopic, { id: string; title: string; key: JsonSchema; env: string }> = {
+  courses: {
+    id: 'courses',
+    title: 'Course structure',
+    env: 'TOPIC_COURSES',
+    key: { type: 'string', pattern: '^[1-9][0-9]*$', description: 'Recommended: the course id.' },
+  },
+  memberships: {
+    id: 'memberships',
+    title: 'Memberships',
+    env: 'TOPIC_MEMBERSHIPS',
+    key: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$', description: 'Recommended: "{course_id}:{user_id}".' },
+  },
+  lessonProgress: {
+    id: 'lessonProgress',
+    title: 'Lesson progress and grades',
+    env: 'TOPIC_LESSON_PROGRESS',
+    key: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$', description: 'Recommended: "{course_id}:{user_id}".' },
+  },
+  users: {
+    id: 'users',
+    title: 'User profiles',
+    env: 'TOPIC_USERS',
+    key: { type: 'string', pattern: '^[1-9][0-9]*$', description: 'Recommended: the user id.' },
+  },
+};
+
+const ref = (path: string): JsonSchema => ({ $ref: path });
+const schemaRef = (name: string): JsonSchema => ref(`#/components/schemas/${name}`);
+const capitalise = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
+  const schemas: Record<string, JsonSchema> = {};
+  const ctx: JsonSchemaContext = {
+    ref(name, build) {
+      if (!Object.hasOwn(schemas, name)) {
+        schemas[name] = {}; // reserve the slot first: keeps order stable and stops recursion
+        schemas[name] = build();
+      }
+      return schemaRef(name);
+    },
+  };
+
+  // The envelope, shared by every message.
+  const A = ENVELOPE_ATTRIBUTES;
+  ctx.ref('CloudEvent', () => ({
+    type: 'object',
+    description: 'CloudEvents 1.0 envelope, structured mode: the Kafka message value is this JSON object.',
+    properties: {
+      specversion: A.specversion.json(ctx),
+      id: A.id.json(ctx),
+      source: A.source.json(ctx),
+      type: A.type.json(ctx),
+      time: A.time.json(ctx),
+      subject: A.subject.json(ctx),
+      datacontenttype: A.datacontenttype.json(ctx),
+      data: { type: 'object', description: 'The payload, a JSON object.' },
+    },
+    required: ['specversion', 'id', 'source', 'type', 'time', 'data'],
+  }));
+  ctx.ref('CloudEventBinaryHeaders', () => ({
+    type: 'object',
+    description:
+      'CloudEvents 1.0 binary mode (Kafka protocol binding): the attributes travel as headers and the message value holds `data` alone. Required when any `ce_` header is present.',
+    properties: {
+      [BINARY_HEADERS.specversion]: A.specversion.json(ctx),
+      [BINARY_HEADERS.id]: A.id.json(ctx),
+      [BINARY_HEADERS.source]: A.source.json(ctx),
+      [BINARY_HEADERS.type]: A.type.json(ctx),
+      [BINARY_HEADERS.time]: A.time.json(ctx),
+      [BINARY_HEADERS.subject]: A.subject.json(ctx),
+      'content-type': { ...A.datacontenttype.json(ctx), description: 'The datacontenttype; `application/json` when present.' },
+    },
+  }));
+
+  const messages: Record<string, unknown> = {};
+  const channels: Record<string, unknown> = {};
+  const operations: Record<string, unknown> = {};
+  const partitions = opts.partitions ?? 6;
+
+  for (const topic of Object.keys(TOPIC_INFO) as InputTopic[]) {
+    const info = TOPIC_INFO[topic];
+    const defs = (Object.values(INPUT_EVENTS) as InputEventDefinition<unknown>[]).filter((d) => d.topic === topic);
+    const channelMessages: Record<string, unknown> = {};
+    for (const def of defs) {
+      messages[def.type] = inputMessage(def, info.key, ctx);
+      channelMessages[def.type] = ref(`#/components/messages/${def.type}`);
+    }
+    channels[info.id] = {
+      address: opts.topics[topic],
+      title: info.title,
+      description: `Input. Default name; configurable with \`${info.env}\`. Keys are recommendations: the service is correct whatever the key and partition, and accepts any known input type on any input topic.`,
+      messages: channelMessages,
+      bindings: { kafka: { partitions, bindingVersion: KAFKA_BINDING_VERSION } },
+    };
+    operations[`receive${capitalise(info.id)}`] = {
+      action: 'receive',
+      channel: ref(`#/channels/${info.id}`),
+      summary: `The sync worker consumes ${info.title.toLowerCase()}.`,
+      messages: defs.map((d) => ref(`#/channels/${info.id}/messages/${d.type}`)),
+    };
+  }
+
+  // Output.
+  const exampleEvent = buildOutputEvent({
+    id: '0b7e0f3e-3c8a-4a8c-9a53-1b1a0b1b9d10',
+    time: '2026-11-20T10:15:31.004Z',
+    type: 'updated',
+    version: 4,
+    changedFields: ['status', 'progress_percent', 'last_activity_at', 'completed_at'],
+    cause: { source: '/community', id: 'evt-9381', type: 'lms.lesson.completed' },
+    courseEnrollment: EXAMPLE_COURSE_ENROLLMENT,
+  });
+  messages.courseEnrollmentsEvent = {
+    name: 'CourseEnrollmentsEvent',
+    title: 'CourseEnrollments changed',
+    summary: 'The whole CourseEnrollments object after a material change.',
+    description: `Structured-mode CloudEvent from \`${OUTPUT_SOURCE}\`. \`version\` starts at 1 and grows by exactly 1 per key; events of one key go to one partition in version order. Published only on a material change (any field but \`updated_at\`); delivery is at least once.`,
+    contentType: 'application/json',
+    payload: outputEventSchema.json(ctx),
+    bindings: {
+      kafka: {
+        key: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$', description: 'The enrollment id, "{course_id}:{user_id}".' },
+        bindingVersion: KAFKA_BINDING_VERSION,
+      },
+    },
+    examples: [{ name: 'updated', summary: 'A lesson completion completed the course.', payload: exampleEvent }],
+  };
+  channels.courseEnrollments = {
+    address: opts.topics.courseEnrollments,
+    title: 'CourseEnrollments',
+    description: 'Output. Default name; configurable with `TOPIC_COURSE_ENROLLMENTS`.',
+    messages: { courseEnrollmentsEvent: ref('#/components/messages/courseEnrollmentsEvent') },
+    bindings: { kafka: { partitions, bindingVersion: KAFKA_BINDING_VERSION } },
+  };
+  operations.sendCourseEnrollments = {
+    action: 'send',
+    channel: ref('#/channels/courseEnrollments'),
+    summary: 'The service publishes every material change of a CourseEnrollments object.',
+    messages: [ref('#/channels/courseEnrollments/messages/courseEnrollmentsEvent')],
+  };
+
+  // Dead letters.
+  messages.deadLetter = {
+    name: 'DeadLetter',
+    title: 'Dead letter',
+    summary: 'An input message that can never be applied, copied unchanged.',
+    description:
+      'Key, value and headers of the input message are copied byte for byte (not JSON, not a CloudEvent, an unknown type, data that breaks the contract, over 1 MiB), with four headers added. Transient failures are retried, never dead-lettered.',
+    headers: {
+      type: 'object',
+      description: 'The original headers, plus:',
+      properties: {
+        [DLQ_HEADERS.reason]: {
+          type: 'string',
+          maxLength: MAX_DLQ_REASON_CHARS,
+          description: 'Human-readable error naming the offending field, e.g. `data.lesson.status must be "draft" or "published", got "live"`.',
+        },
+        [DLQ_HEADERS.topic]: { type: 'string', description: 'Topic the message was read from.' },
+        [DLQ_HEADERS.partition]: { type: 'string', pattern: '^[0-9]+$', description: 'Its partition, in decimal.' },
+        [DLQ_HEADERS.offset]: { type: 'string', pattern: '^[0-9]+$', description: 'Its offset, in decimal.' },
+      },
+      required: Object.values(DLQ_HEADERS),
+    },
+    payload: { description: `The original value, unchanged: any bytes (possibly over ${MAX_VALUE_BYTES} bytes), or none.` },
+    bindings: {
+      kafka: { key: { description: 'The original key, unchanged.' }, bindingVersion: KAFKA_BINDING_VERSION },
+    },
+  };
+  channels.deadLetters = {
+    address: opts.topics.dlq,
+    title: 'Dead letters',
+    description: 'Output. Default name; configurable with `TOPIC_DLQ`.',
+    messages: { deadLetter: ref('#/components/messages/deadLetter') },
+    bindings: { kafka: { partitions: opts.dlqPartitions ?? 1, bindingVersion: KAFKA_BINDING_VERSION } },
+  };
+  operations.sendDeadLetters = {
+    action: 'send',
+    channel: ref('#/channels/deadLetters'),
+    summary: 'The sync worker dead-letters input messages that can never be applied, and consumption goes on.',
+    messages: [ref('#/channels/deadLetters/messages/deadLetter')],
+  };
+
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Enrollment sync events',
+      version: '1.0.0',
+      description: [
+        'Kafka in, CourseEnrollments events out. Every message on every topic, in and out, is a CloudEvents 1.0 event; the pair (`source`, `id`) identifies an event and a repeated pair is a duplicate. `time` is when the fact happened upstream and orders facts; arrival order does not matter.',
+        '',
+        'Generated by `scripts/generate-asyncapi.ts` from `libs/contracts`: do not edit by hand.',
+        '',
+        'Decisions where the wire contract (events.md) is silent:',
+        '',
+        ...CONTRACT_DECISIONS.map((d) => `- ${d}`),
+      ].join('\n'),
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      kafka: {
+        host: (opts.brokers ?? ['127.0.0.1:9092']).join(','),
+        protocol: 'kafka',
+        description: 'Default bootstrap brokers; configurable with `KAFKA_BROKERS`.',
+      },
+    },
+    channels,
+    operations,
+    components: { schemas, messages },
+  };
+}
+
+function inputMessage(def: InputEventDefinition<unknown>, key: JsonSchema, ctx: JsonSchemaContext): Record<string, unknown> {
+  const dataRef = def.data.json(ctx);
+  const example = {
+    specversion: '1.0',
+    id: 'evt-9381',
+    source: '/community',
+    type: def.type,
+    time: '2026-11-20T10:15:30.123456Z',
+    datacontenttype: 'application/json',
+    data: def.example,
+  };
+  return {
+    name: def.type,
+    title: def.type,
+    summary: def.summary,
+    contentType: 'application/json',
+    headers: schemaRef('CloudEventBinaryHeaders'),
+    payload: {
+      oneOf: [
+        {
+          title: 'Structured mode',
+          allOf: [
+            schemaRef('CloudEvent'),
+            { type: 'object', properties: { type: { const: def.type }, data: dataRef } },
+          ],
+        },
+        { title: 'Binary mode: the value is data alone', allOf: [dataRef] },
+      ],
+    },
+    bindings: { kafka: { key, bindingVersion: KAFKA_BINDING_VERSION } },
+    examples: [
+      { name: 'structured', payload: example },
+      {
+        name: 'binary',
+        headers: {
+          [BINARY_HEADERS.specversion]: '1.0',
+          [BINARY_HEADERS.id]: 'evt-9381',
+          [BINARY_HEADERS.source]: '/community',
+          [BINARY_HEADERS.type]: def.type,
+          [BINARY_HEADERS.time]: '2026-11-20T11:15:30.123456+01:00',
+          'content-type': 'application/json',
+        },
+        payload: def.example,
+      },
+    ],
+  };
+}

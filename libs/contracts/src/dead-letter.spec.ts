@@ -1,0 +1,41 @@
+import { deadLetterMessage, DLQ_HEADERS, MAX_DLQ_REASON_CHARS } from './dead-letter';
+
+describe('dead letters', () => {
+  const key = Buffer.from('42:7');
+  const value = Buffer.from('not json');
+
+  it('copies key, value and headers unchanged and adds the four dlq headers', () => {
+    const traceparent = Buffer.from('00-abc-01');
+    const dl = deadLetterMessage(
+      { key, value, headers: { traceparent, ce_id: ['a', 'b'], gone: undefined } },
+      { topic: 'lms.courses.v1', partition: 3, offset: '9007199254740993' },
+      'value is not valid JSON at position 0: unexpected "n"',
+    );
+    expect(dl.key).toBe(key);
+    expect(dl.value).toBe(value);
+    expect(dl.headers).toEqual({
+      traceparent,
+      ce_id: ['a', 'b'],
+      dlq_reason: 'value is not valid JSON at position 0: unexpected "n"',
+      dlq_topic: 'lms.courses.v1',
+      dlq_partition: '3',
+      dlq_offset: '9007199254740993',
+    });
+    expect(Object.values(DLQ_HEADERS).sort()).toEqual(['dlq_offset', 'dlq_partition', 'dlq_reason', 'dlq_topic']);
+  });
+
+  it('replaces dlq headers of a message that was dead-lettered before', () => {
+    const dl = deadLetterMessage(
+      { key: null, value: null, headers: { dlq_reason: 'old', dlq_topic: 'old', dlq_offset: '1', dlq_partition: '0' } },
+      { topic: 't', partition: 0, offset: '5' },
+      'new',
+    );
+    expect(dl.headers).toEqual({ dlq_reason: 'new', dlq_topic: 't', dlq_partition: '0', dlq_offset: '5' });
+  });
+
+  it('bounds the reason', () => {
+    const dl = deadLetterMessage({ key, value }, { topic: 't', partition: 0, offset: '0' }, 'x'.repeat(5000));
+    expect(dl.headers.dlq_reason).toHaveLength(MAX_DLQ_REASON_CHARS);
+    expect(String(dl.headers.dlq_reason).endsWith('…')).toBe(true);
+  });
+});

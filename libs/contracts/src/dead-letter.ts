@@ -1,0 +1,49 @@
+import type { HeaderValue } from './envelope';
+
+/**
+ * Dead letters (`lms.enrollment-sync.dlq.v1`): the input message copied unchanged — key, value
+ * and headers — plus four headers saying why and where it came from.
+ */
+export const DLQ_HEADERS = {
+  reason: 'dlq_reason',
+  topic: 'dlq_topic',
+  partition: 'dlq_partition',
+  offset: 'dlq_offset',
+} as const;
+
+/** Reasons are human-readable one-liners; this bounds them so a header never balloons. */
+export const MAX_DLQ_REASON_CHARS = 1000;
+
+export interface DeadLetterOrigin {
+  topic: string;
+  partition: number;
+  /** Kafka offsets are 64-bit: kept as the decimal string kafkajs gives. */
+  offset: string;
+}
+
+export interface DeadLetterMessage {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | string | (Buffer | string)[]>;
+}
+
+/**
+ * The message to produce on the dead-letter topic. Original headers are kept as they were;
+ * `dlq_*` headers of a message that was already dead-lettered once are replaced.
+ */
+export function deadLetterMessage(
+  msg: { key: Buffer | null; value: Buffer | null; headers?: Record<string, HeaderValue> },
+  origin: DeadLetterOrigin,
+  reason: string,
+): DeadLetterMessage {
+  const headers: DeadLetterMessage['headers'] = {};
+  const dlqNames = new Set<string>(Object.values(DLQ_HEADERS));
+  for (const [name, value] of Object.entries(msg.headers ?? {})) {
+    if (value !== undefined && !dlqNames.has(name)) headers[name] = value;
+  }
+  headers[DLQ_HEADERS.reason] = reason.length > MAX_DLQ_REASON_CHARS ? `${reason.slice(0, MAX_DLQ_REASON_CHARS - 1)}…` : reason;
+  headers[DLQ_HEADERS.topic] = origin.topic;
+  headers[DLQ_HEADERS.partition] = String(origin.partition);
+  headers[DLQ_HEADERS.offset] = origin.offset;
+  return { key: msg.key, value: msg.value, headers };
+}

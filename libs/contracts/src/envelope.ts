@@ -1,0 +1,238 @@
+import { isUtf8 } from 'node:buffer';
+import type { AppConfig } from '@app/config';
+import type { Fact } from '../../domain/src/facts';
+import { inputEventDefinition, InputEventType } from './input-events';
+import { parseJsonValue } from './json';
+import { literal, Schema, string, timestamp } from './schema';
+import { isUriReference } from './uri';
+import { ContractViolation, describeValue } from './violation';
+
+/**
+ * Decoding of input messages: the CloudEvents 1.0 envelope (structured or binary mode, Kafka
+ * protocol binding) and the payload of every input type, down to a domain `Fact`.
+ *
+ * Pure and synchronous: no I/O, no clock. Every rejection is a `{ ok: false, reason }` whose
+ * reason names the offending field (`data.lesson.status`, `time`, `header ce_id`); the caller
+ * dead-letters the message with it.
+ *
+ * Type vs topic: events.md lists each type on one topic, but the service accepts any known
+ * input type on any input topic. The projection depends only on the set of facts (rules.md:
+ * "correct whatever the key and whatever the partition"), so a type on an unexpected topic
+ * is still applied correctly; dead-lettering it would only lose a valid fact. Unknown types
+ * are rejected, as are messages read from a topic that is not an input topic.
+ */
+
+/** The input topics (configured names). `AppConfig['topics']` fits. */
+export type TopicNames = Pick<AppConfig['topics'], 'courses' | 'memberships' | 'lessonProgress' | 'users'>;
+
+export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
+
+export interface KafkaInputMessage {
+  topic: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** kafkajs delivers Buffers; strings are accepted too. Absent = no headers. */
+  headers?: Record<string, HeaderValue>;
+}
+
+export interface InputEvent {
+  /** How the CloudEvent was carried. */
+  mode: 'structured' | 'binary';
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: InputEventType;
+  /** `time` exactly as sent; `fact.meta.time` holds its canonical form. */
+  time: string;
+  subject: string | null;
+  datacontenttype: string | null;
+  fact: Fact;
+}
+
+export type DecodeResult = { ok: true; event: InputEvent } | { ok: false; reason: string };
+
+/** The largest accepted message value: 1 MiB. */
+export const MAX_VALUE_BYTES = 1024 * 1024;
+
+const caseInsensitive = (s: string): string =>
+  s.replace(/[a-z]/gi, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/[/+.]/g, (c) => `\\${c}`);
+
+/** `application/json`, any case, parameters (e.g. `; charset=utf-8`) allowed. */
+export const JSON_CONTENT_TYPE = new RegExp(`^\\s*${caseInsensitive('application/json')}\\s*(?:;.*)?$`);
+
+/** The envelope attributes, validated identically in both modes (only the path differs). */
+export const ENVELOPE_ATTRIBUTES = {
+  specversion: literal('1.0', 'CloudEvents version.'),
+  id: string({ minLength: 1, maxLength: 256, description: 'With `source`, identifies the event: a repeated pair is a duplicate.' }),
+  source: string({
+    minLength: 1,
+    check: { test: isUriReference, hint: 'a URI-reference (RFC 3986)', format: 'uri-reference' },
+    description: 'Producer of the event, a non-empty URI-reference.',
+  }),
+  type: string({ minLength: 1, description: 'The event type.' }),
+  time: timestamp(
+    'micros',
+    'When the fact happened upstream (not when it was sent): RFC 3339 with a zone offset, up to 9 fractional digits. Orders facts.',
+  ),
+  subject: string({ description: 'Optional; not interpreted.' }),
+  datacontenttype: string({
+    pattern: JSON_CONTENT_TYPE,
+    patternHint: '"application/json" (parameters such as charset allowed)',
+    description: 'Optional; `application/json` when present.',
+  }),
+} satisfies Record<string, Schema<string>>;
+
+const REQUIRED_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'time'] as const;
+
+export const BINARY_HEADERS = {
+  specversion: 'ce_specversion',
+  id: 'ce_id',
+  source: 'ce_source',
+  type: 'ce_type',
+  time: 'ce_time',
+  subject: 'ce_subject',
+} as const;
+
+/** Structured-mode content type of the Kafka protocol binding (optional on input). */
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
+
+interface Attributes {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  time: string;
+  canonicalTime: string;
+  subject: string | null;
+  datacontenttype: string | null;
+}
+
+export function decodeMessage(msg: KafkaInputMessage, topics: TopicNames): DecodeResult {
+  try {
+    return { ok: true, event: decode(msg, topics) };
+  } catch (err) {
+    if (err instanceof ContractViolation) return { ok: false, reason: err.message };
+    throw err;
+  }
+}
+
+function decode(msg: KafkaInputMessage, topics: TopicNames): InputEvent {
+  if (msg.topic !== topics.courses && msg.topic !== topics.memberships && msg.topic !== topics.lessonProgress && msg.topic !== topics.users) {
+    throw new ContractViolation(`topic ${JSON.stringify(msg.topic)} is not one of the input topics`);
+  }
+  const value = msg.value;
+  if (value === null) throw new ContractViolation('message value is null (a tombstone), not a CloudEvent');
+  if (value.length > MAX_VALUE_BYTES) {
+    throw new ContractViolation(`message value is ${value.length} bytes, over the 1 MiB limit`);
+  }
+
+  let contentType: string | undefined;
+  let binary = false;
+  const headers = msg.headers ?? {};
+  for (const name in headers) {
+    if (headers[name] === undefined) continue;
+    if (name.startsWith('ce_')) binary = true;
+    else if (name.length === 12 && name.toLowerCase() === 'content-type') contentType = headerText(headers, name);
+  }
+  if (contentType !== undefined && /^\s*application\/cloudevents/i.test(contentType)) {
+    if (!/^\s*application\/cloudevents\+json\s*(?:;.*)?$/i.test(contentType)) {
+      throw new ContractViolation(
+        `header content-type ${describeValue(contentType)} is not supported: structured mode must be application/cloudevents+json`,
+      );
+    }
+    return decodeStructured(value);
+  }
+  return binary ? decodeBinary(value, headers, contentType) : decodeStructured(value);
+}
+
+function decodeStructured(value: Buffer): InputEvent {
+  const body = parseJsonValue(value);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ContractViolation(`value must be a JSON object (a structured-mode CloudEvent), got ${describeValue(body)}`);
+  }
+  const o = body as Record<string, unknown>;
+  const raw = (name: string): unknown => (Object.hasOwn(o, name) ? o[name] : undefined);
+  const attrs = readAttributes((name) => raw(name), (name) => name);
+  const data = raw('data');
+  if (data === undefined) {
+    if (raw('data_base64') !== undefined) throw new ContractViolation('data_base64 is not supported: data must be a JSON object');
+    throw new ContractViolation('data is required');
+  }
+  return finish('structured', attrs, data, 'data');
+}
+
+function decodeBinary(value: Buffer, headers: Record<string, HeaderValue>, contentType: string | undefined): InputEvent {
+  const attrs = readAttributes(
+    (name) => (name === 'datacontenttype' ? contentType : headerText(headers, BINARY_HEADERS[name as keyof typeof BINARY_HEADERS])),
+    (name) => (name === 'datacontenttype' ? 'header content-type' : `header ${BINARY_HEADERS[name as keyof typeof BINARY_HEADERS]}`),
+  );
+  const data = parseJsonValue(value);
+  return finish('binary', attrs, data, 'data');
+}
+
+function readAttributes(get: (name: string) => unknown, pathOf: (name: string) => string): Attributes {
+  for (const name of REQUIRED_ATTRIBUTES) {
+    if (get(name) === undefined) throw new ContractViolation(`${pathOf(name)} is required`);
+  }
+  const A = ENVELOPE_ATTRIBUTES;
+  const specversion = A.specversion.parse(get('specversion'), pathOf('specversion'));
+  const id = A.id.parse(get('id'), pathOf('id'));
+  const source = A.source.parse(get('source'), pathOf('source'));
+  const type = A.type.parse(get('type'), pathOf('type'));
+  const time = get('time');
+  const canonicalTime = A.time.parse(time, pathOf('time'));
+  const subject = get('subject');
+  const dct = get('datacontenttype');
+  return {
+    specversion,
+    id,
+    source,
+    type,
+    time: time as string,
+    canonicalTime,
+    subject: subject === undefined || subject === null ? null : A.subject.parse(subject, pathOf('subject')),
+    datacontenttype: dct === undefined || dct === null ? null : A.datacontenttype.parse(dct, pathOf('datacontenttype')),
+  };
+}
+
+function finish(mode: InputEvent['mode'], a: Attributes, data: unknown, dataPath: string): InputEvent {
+  const def = inputEventDefinition(a.type);
+  if (def === undefined) {
+    throw new ContractViolation(
+      `${mode === 'binary' ? 'header ce_type' : 'type'} ${JSON.stringify(a.type)} is not a known input event type`,
+    );
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ContractViolation(`${dataPath} must be a JSON object, got ${describeValue(data)}`);
+  }
+  const parsed = def.data.parse(data, dataPath);
+  const fact = def.toFact(parsed, { time: a.canonicalTime, source: a.source, id: a.id, type: a.type });
+  return {
+    mode,
+    specversion: a.specversion,
+    id: a.id,
+    source: a.source,
+    type: a.type as InputEventType,
+    time: a.time,
+    subject: a.subject,
+    datacontenttype: a.datacontenttype,
+    fact,
+  };
+}
+
+/** One header as text; a header repeated with different values is ambiguous and rejected. */
+function headerText(headers: Record<string, HeaderValue>, name: string): string | undefined {
+  let v = headers[name];
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return undefined;
+    const first = v[0].toString();
+    for (let i = 1; i < v.length; i++) {
+      if (v[i].toString() !== first) throw new ContractViolation(`header ${name} is repeated with different values`);
+    }
+    v = v[0];
+  }
+  if (typeof v === 'string') return v;
+  if (!isUtf8(v)) throw new ContractViolation(`header ${name} is not valid UTF-8`);
+  return v.toString('utf8');
+}

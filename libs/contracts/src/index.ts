@@ -1,0 +1,10 @@
+export * from './violation';
+export * from './time';
+export * from './uri';
+export * from './json';
+export type { Schema, JsonSchema, JsonSchemaContext, Infer } from './schema';
+export * from './input-events';
+export * from './envelope';
+export * from './output-event';
+export * from './dead-letter';
+export * from './asyncapi';
