@@ -1,0 +1,71 @@
+import { JobsOptions, Queue } from 'bullmq';
+import type { AppConfig } from '@app/config';
+import { EnqueueOptions, JobQueuePort } from './job-queue.port';
+import { QUEUES, QueueKey, redisConnection } from './queues';
+
+/** Retries with exponential backoff; a bounded completed history; failed jobs are all kept. */
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 5,
+  backoffMs: 2000,
+  removeOnComplete: { count: 1000, age: 7 * 24 * 3600 },
+  removeOnFail: false,
+} as const;
+
+/** How long an enqueue may wait on Redis before it counts as failed. */
+export const ENQUEUE_TIMEOUT_MS = 5000;
+
+/**
+ * BullMQ adapter of the queue port. Producer connections do not queue commands while Redis is
+ * down (`enableOfflineQueue: false`) and every add is bounded by a timeout, so an unreachable
+ * Redis surfaces as a rejected enqueue instead of a promise that hangs. An add that still lands
+ * after its timeout is harmless: ids are deterministic, so the retry finds the same job.
+ */
+export class BullMqJobQueue implements JobQueuePort {
+  private readonly queues = new Map<QueueKey, Queue>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly timeoutMs = ENQUEUE_TIMEOUT_MS,
+  ) {}
+
+  /** The BullMQ queue behind a key (created on first use). */
+  queue(key: QueueKey): Queue {
+    let q = this.queues.get(key);
+    if (!q) {
+      q = new Queue(QUEUES[key].name, {
+        connection: { ...redisConnection(this.config), maxRetriesPerRequest: 1, enableOfflineQueue: false },
+        prefix: this.config.redis.queuePrefix,
+      });
+      // Connection errors also reject the add in flight; without a listener they would crash.
+      q.on('error', () => undefined);
+      this.queues.set(key, q);
+    }
+    return q;
+  }
+
+  async enqueue<T extends object>(key: QueueKey, name: string, data: T, opts: EnqueueOptions): Promise<{ id: string }> {
+    const jobOpts: JobsOptions = {
+      jobId: opts.jobId,
+      attempts: opts.attempts ?? DEFAULT_JOB_OPTIONS.attempts,
+      backoff: { type: 'exponential', delay: opts.backoffMs ?? DEFAULT_JOB_OPTIONS.backoffMs },
+      removeOnComplete: { ...DEFAULT_JOB_OPTIONS.removeOnComplete },
+      removeOnFail: DEFAULT_JOB_OPTIONS.removeOnFail,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`enqueue on ${QUEUES[key].name} timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    try {
+      const job = await Promise.race([this.queue(key).add(name, data, jobOpts), timeout]);
+      return { id: job.id ?? opts.jobId };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    const queues = [...this.queues.values()];
+    this.queues.clear();
+    await Promise.all(queues.map((q) => q.close().catch(() => undefined)));
+  }
+}

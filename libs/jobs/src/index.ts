@@ -1,0 +1,3 @@
+export * from './queues';
+export * from './job-queue.port';
+export * from './bullmq-job-queue';

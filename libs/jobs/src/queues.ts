@@ -1,0 +1,25 @@
+import type { ConnectionOptions, QueueOptions, WorkerOptions } from 'bullmq';
+import type { AppConfig } from '@app/config';
+
+/** Every queue the service runs, with the name operators see in the dashboard. */
+export const QUEUES = {
+  courseRecompute: { name: 'course-recompute', displayName: 'Course recompute (structure-change fan-out)' },
+  deadlineSweep: { name: 'deadline-sweep', displayName: 'Deadline sweep' },
+  replay: { name: 'replay', displayName: 'Replay an input or dead-letter topic' },
+  rebuild: { name: 'rebuild', displayName: 'Rebuild the projection from stored facts' },
+} as const;
+
+export type QueueKey = keyof typeof QUEUES;
+
+export function redisConnection(config: AppConfig): ConnectionOptions {
+  // Workers block on Redis; BullMQ requires unlimited retries per request for them.
+  return { url: config.redis.url, maxRetriesPerRequest: null };
+}
+
+export function queueOptions(config: AppConfig): QueueOptions {
+  return { connection: redisConnection(config), prefix: config.redis.queuePrefix };
+}
+
+export function workerOptions(config: AppConfig, extra: Partial<WorkerOptions> = {}): WorkerOptions {
+  return { connection: redisConnection(config), prefix: config.redis.queuePrefix, ...extra };
+}

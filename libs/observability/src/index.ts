@@ -1,0 +1,5 @@
+export * from './logging.module';
+export * from './metrics-registry';
+export * from './metrics';
+export * from './pipeline-metrics';
+export * from './bootstrap';

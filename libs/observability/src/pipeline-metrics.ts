@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { MetricsRegistry } from './metrics-registry';
+
+/** The pipeline's counters: every input message ends in exactly one outcome. */
+@Injectable()
+export class PipelineMetrics {
+  readonly inputMessages: Counter<'outcome' | 'topic'>;
+  readonly outputEvents: Counter<'type'>;
+  readonly sliceSeconds: Histogram;
+  readonly retries: Counter<'stage'>;
+  readonly outboxPending: Gauge;
+
+  constructor(registry: MetricsRegistry) {
+    this.inputMessages = new Counter({
+      name: 'enrollment_sync_input_messages_total',
+      help: 'Input messages by outcome: applied, duplicate, noop or dead_lettered',
+      labelNames: ['outcome', 'topic'],
+      registers: [registry],
+    });
+    this.outputEvents = new Counter({
+      name: 'enrollment_sync_output_events_total',
+      help: 'CourseEnrollments events published, by type',
+      labelNames: ['type'],
+      registers: [registry],
+    });
+    this.sliceSeconds = new Histogram({
+      name: 'enrollment_sync_slice_seconds',
+      help: 'Time to apply one batch slice (decode, transaction, dead letters, offset commit)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    this.retries = new Counter({
+      name: 'enrollment_sync_transient_retries_total',
+      help: 'Transient failures retried, by stage',
+      labelNames: ['stage'],
+      registers: [registry],
+    });
+    this.outboxPending = new Gauge({
+      name: 'enrollment_sync_outbox_pending',
+      help: 'Events written to the outbox and not yet published (as of the relay\'s last look)',
+      registers: [registry],
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '@app/config';
+import { MIGRATIONS } from './migrations';
+
+/**
+ * The service talks SQL directly (parameterised, set-based) rather than through entities: the
+ * projection's hot path is batch upserts that an ORM's unit of work would only slow down.
+ * TypeORM owns connections, transactions and migrations.
+ */
+export function createDataSource(db: AppConfig['database'], opts: { applicationName?: string } = {}): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: db.url,
+    schema: db.schema,
+    synchronize: false,
+    migrationsRun: false,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    poolSize: db.poolSize,
+    parseInt8: true,
+    applicationName: opts.applicationName ?? 'enrollment-sync',
+    // Every unqualified name resolves in the service's own schema, so tests can isolate
+    // themselves in a throwaway schema of the shared database.
+    extra: { options: `-c search_path=${db.schema}` },
+  });
+}
+
+/** Creates the schema when missing: the migrations table lives inside it. */
+export async function ensureSchema(ds: DataSource, schema: string): Promise<void> {
+  // `schema` is validated as a plain lower-case identifier by the config lib.
+  await ds.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+}
+
+export async function migrateUp(ds: DataSource, schema: string): Promise<string[]> {
+  await ensureSchema(ds, schema);
+  const ran = await ds.runMigrations({ transaction: 'each' });
+  return ran.map((m) => m.name);
+}

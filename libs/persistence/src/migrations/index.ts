@@ -1,0 +1,4 @@
+import { InitialProjection1763890000000 } from './1763890000000-initial-projection';
+
+/** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
+export const MIGRATIONS = [InitialProjection1763890000000];

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { buildOutputEvent, OutputCause, OutputEventType } from '@app/contracts';
+import { CourseEnrollment, deriveEnrollment, stampUpdatedAt } from '@app/domain';
+import {
+  EnrollmentKey,
+  EnrollmentRepository,
+  EnrollmentRow,
+  FactRepository,
+  OutboxEntry,
+  OutboxRepository,
+  Sql,
+} from '@app/persistence';
+
+export interface ProjectionTarget extends EnrollmentKey {
+  cause: OutputCause;
+}
+
+export interface ProjectionResult {
+  derived: number;
+  published: number;
+  byType: Record<OutputEventType, number>;
+}
+
+/**
+ * Re-derives enrollments from their stored facts inside the caller's transaction and, where the
+ * CourseEnrollments object materially changed, stores it with the next version and queues the
+ * event in the outbox. Every path that can change an enrollment (input events, the recompute
+ * fan-out, deadline sweeps, rebuilds) goes through here, so versions stay gapless per key.
+ */
+export class EnrollmentProjector {
+  constructor(
+    private readonly facts: FactRepository,
+    private readonly enrollments: EnrollmentRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly courseUrlTemplate: string,
+  ) {}
+
+  async project(sql: Sql, targets: readonly ProjectionTarget[], now = new Date().toISOString()): Promise<ProjectionResult> {
+    const result: ProjectionResult = { derived: 0, published: 0, byType: { created: 0, updated: 0, deleted: 0 } };
+    const unique = [...new Map(targets.map((t) => [`${t.courseId}:${t.userId}`, t])).values()];
+    if (unique.length === 0) return result;
+
+    await this.enrollments.lock(sql, unique);
+    const [facts, rows] = await Promise.all([
+      this.facts.loadEnrollmentFacts(sql, unique),
+      this.enrollments.find(sql, unique),
+    ]);
+
+    const writes: EnrollmentRow[] = [];
+    const events: OutboxEntry[] = [];
+    for (const target of unique) {
+      const id = `${target.courseId}:${target.userId}`;
+      const derived = deriveEnrollment(facts.get(id)!, { now, courseUrlTemplate: this.courseUrlTemplate });
+      if (!derived.exists) continue; // progress before membership: kept as facts, not published
+      result.derived++;
+      const prev = rows.get(id);
+      const published = prev !== undefined && prev.version > 0;
+      const live = published && !prev.deleted;
+
+      let type: OutputEventType;
+      if (derived.deleted) {
+        if (!live) {
+          // Never published, or already published as deleted: record the state, publish nothing.
+          if (!prev) writes.push(rowOf(derived, 0, true, stampUpdatedAt(null, derived.enrollment, now).enrollment));
+          continue;
+        }
+        type = 'deleted';
+      } else {
+        type = live ? 'updated' : 'created';
+      }
+
+      const { enrollment, changedFields } = stampUpdatedAt(live ? prev.state : null, derived.enrollment, now);
+      if (type === 'updated' && changedFields.length === 0) {
+        // No material change, but the next deadline may have moved (e.g. due_at edited back and forth).
+        if (prev!.nextDeadlineAt !== derived.nextDeadline) writes.push({ ...prev!, nextDeadlineAt: derived.nextDeadline });
+        continue;
+      }
+      const version = (prev?.version ?? 0) + 1;
+      writes.push(rowOf(derived, version, type === 'deleted', enrollment));
+      events.push({
+        enrollmentId: id,
+        version,
+        event: buildOutputEvent({
+          id: randomUUID(),
+          time: now,
+          type,
+          version,
+          changedFields,
+          cause: target.cause,
+          courseEnrollment: enrollment,
+        }),
+      });
+      result.published++;
+      result.byType[type]++;
+    }
+    await this.enrollments.upsert(sql, writes);
+    await this.outbox.add(sql, events);
+    return result;
+  }
+}
+
+function rowOf(
+  derived: ReturnType<typeof deriveEnrollment> & { exists: true },
+  version: number,
+  deleted: boolean,
+  state: CourseEnrollment,
+): EnrollmentRow {
+  return {
+    courseId: derived.courseId,
+    userId: derived.userId,
+    id: derived.id,
+    version,
+    deleted,
+    status: state.status,
+    joinStatus: derived.counters.join_status,
+    userCompletionRate: derived.counters.user_completion_rate,
+    state,
+    updatedAt: state.updated_at,
+    nextDeadlineAt: deleted ? null : derived.nextDeadline,
+  };
+}

@@ -1,0 +1,4 @@
+export * from './enrollment-projector';
+export * from './input-applier';
+export * from './course-recompute';
+export * from './projection.module';

@@ -1,0 +1,2 @@
+export * from './input-events';
+export * from './synthetic';
