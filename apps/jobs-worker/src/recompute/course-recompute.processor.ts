@@ -1,0 +1,79 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Job, Worker } from 'bullmq';
+import { PinoLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { QUEUES, workerOptions } from '@app/jobs';
+import { RecomputeRequestRepository } from '@app/persistence';
+import { CourseRecompute } from '@app/projection';
+import { CourseRecomputeJobData, CourseRecomputeJobProgress } from './recompute-job';
+
+/** Jobs of different courses run side by side; enrollments are locked per key by the projector. */
+export const COURSE_RECOMPUTE_CONCURRENCY = 2;
+
+export interface CourseRecomputeJobResult {
+  courseId: number;
+  done: number;
+  total: number;
+  published: number;
+  /** Whether this run completed the request (false: a newer request remains, or none was left). */
+  completed: boolean;
+}
+
+/**
+ * Runs course-recompute jobs: re-derives every enrollment of the course from the current facts
+ * and completes the request generation it read. A job whose generation is older than the row's
+ * still runs (it derives from current facts and completes only the generation it read, so the
+ * newer request keeps its own job); a job whose request is already gone is a no-op.
+ */
+@Injectable()
+export class CourseRecomputeProcessor {
+  readonly queue = QUEUES.courseRecompute.name;
+  private worker?: Worker<CourseRecomputeJobData, CourseRecomputeJobResult>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly ds: DataSource,
+    private readonly recompute: CourseRecompute,
+    private readonly requests: RecomputeRequestRepository,
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext(CourseRecomputeProcessor.name);
+  }
+
+  start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker<CourseRecomputeJobData, CourseRecomputeJobResult>(
+      this.queue,
+      (job) => this.process(job),
+      workerOptions(this.config, { concurrency: COURSE_RECOMPUTE_CONCURRENCY }),
+    );
+    worker.on('failed', (job, err) =>
+      this.logger.error({ err, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'course recompute failed'),
+    );
+    worker.on('error', (err) => this.logger.error({ err }, 'course recompute worker error'));
+    this.worker = worker;
+    return worker;
+  }
+
+  async process(job: Job<CourseRecomputeJobData, CourseRecomputeJobResult>): Promise<CourseRecomputeJobResult> {
+    const { courseId, generation } = job.data;
+    const current = await this.requests.find(this.ds, courseId);
+    if (current && current.generation > generation) {
+      this.logger.debug({ jobId: job.id, courseId, generation, current: current.generation }, 'newer request pending; running anyway');
+    }
+    const r = await this.recompute.run(courseId, async (p) => {
+      const progress: CourseRecomputeJobProgress = { done: p.done, total: p.total, published: p.published };
+      await job.updateProgress(progress);
+    });
+    this.logger.info({ jobId: job.id, ...r }, 'course recompute done');
+    return { courseId, done: r.done, total: r.total, published: r.published, completed: r.completed };
+  }
+
+  /** Waits for the jobs in flight, then stops taking new ones. */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.close();
+  }
+}

@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
+import { DeadLetterPublisher, KafkaModule } from '@app/messaging';
+import { LoggingModule, METRICS_PORT, MetricsEndpoint, MetricsModule } from '@app/observability';
+import { PersistenceModule } from '@app/persistence';
+import { ProjectionModule } from '@app/projection';
+import { InputConsumer } from './ingestion/input-consumer';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { SyncWorkerLifecycle } from './sync-worker.lifecycle';
+
+const DLQ_PRODUCER = Symbol('DLQ_PRODUCER');
+
+@Module({
+  imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
+  providers: [
+    {
+      provide: DLQ_PRODUCER,
+      inject: [Kafka],
+      useFactory: async (kafka: Kafka) => {
+        const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+        await producer.connect();
+        return producer;
+      },
+    },
+    {
+      provide: DeadLetterPublisher,
+      inject: [DLQ_PRODUCER, APP_CONFIG],
+      useFactory: (producer: ConstructorParameters<typeof DeadLetterPublisher>[0], c: AppConfig) =>
+        new DeadLetterPublisher(producer, c.topics.dlq),
+    },
+    { provide: METRICS_PORT, inject: [APP_CONFIG], useFactory: (c: AppConfig) => c.metricsPorts.syncWorker },
+    MetricsEndpoint,
+    InputConsumer,
+    OutboxRelay,
+    SyncWorkerLifecycle,
+  ],
+})
+export class SyncWorkerModule {}
