@@ -41,10 +41,8 @@ export class EnrollmentProjector {
     if (unique.length === 0) return result;
 
     await this.enrollments.lock(sql, unique);
-    const [facts, rows] = await Promise.all([
-      this.facts.loadEnrollmentFacts(sql, unique),
-      this.enrollments.find(sql, unique),
-    ]);
+    const facts = await this.facts.loadEnrollmentFacts(sql, unique);
+    const rows = await this.enrollments.find(sql, unique);
 
     const writes: EnrollmentRow[] = [];
     const events: OutboxEntry[] = [];

@@ -2,3 +2,5 @@ export * from './enrollment-projector';
 export * from './input-applier';
 export * from './course-recompute';
 export * from './projection.module';
+export * from './deadline-sweep';
+export * from './rebuild';

@@ -9,6 +9,8 @@ import {
   RecomputeRequestRepository,
 } from '@app/persistence';
 import { CourseRecompute } from './course-recompute';
+import { DeadlineSweep } from './deadline-sweep';
+import { Rebuild } from './rebuild';
 import { EnrollmentProjector } from './enrollment-projector';
 import { InputApplier } from './input-applier';
 
@@ -41,7 +43,17 @@ const repositories = [
       useFactory: (ds: DataSource, e: EnrollmentRepository, r: RecomputeRequestRepository, p: EnrollmentProjector) =>
         new CourseRecompute(ds, e, r, p),
     },
+    {
+      provide: DeadlineSweep,
+      inject: [DataSource, EnrollmentRepository, EnrollmentProjector],
+      useFactory: (ds: DataSource, e: EnrollmentRepository, p: EnrollmentProjector) => new DeadlineSweep(ds, e, p),
+    },
+    {
+      provide: Rebuild,
+      inject: [DataSource, EnrollmentProjector],
+      useFactory: (ds: DataSource, p: EnrollmentProjector) => new Rebuild(ds, p),
+    },
   ],
-  exports: [...repositories, EnrollmentProjector, InputApplier, CourseRecompute],
+  exports: [...repositories, EnrollmentProjector, InputApplier, CourseRecompute, DeadlineSweep, Rebuild],
 })
 export class ProjectionModule {}

@@ -114,7 +114,6 @@ export class FactRepository {
     if (rows.length === 0) return [];
     // One statement cannot update a row twice: keep the latest fact per key first.
     const latest = [...latestBy(rows, (r) => r.keys.join(':')).values()].sort((a, b) => cmpKeys(a.keys, b.keys));
-    const n = reg.keys.length;
     const params: unknown[] = [
       ...reg.keys.map((_, i) => latest.map((r) => r.keys[i])),
       latest.map((r) => r.meta.time),
@@ -135,7 +134,6 @@ export class FactRepository {
        RETURNING fact_time, fact_source, fact_id, fact_type`,
       params,
     );
-    void n;
     return won.map((r) => ({ time: r.fact_time, source: r.fact_source, id: r.fact_id, type: r.fact_type }));
   }
 
@@ -225,15 +223,14 @@ export class FactRepository {
     const pairs = [keys.map((k) => k.courseId), keys.map((k) => k.userId)];
     const inPairs = `(course_id, user_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`;
 
-    const [courseRows, sectionRows, lessonRows, userRows, membershipRows, progressRows, gradeRows] = await Promise.all([
-      sql.query(`SELECT * FROM course_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]),
-      sql.query(`SELECT * FROM section_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]),
-      sql.query(`SELECT * FROM lesson_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]),
-      sql.query(`SELECT * FROM user_facts WHERE user_id = ANY($1::bigint[])`, [userIds]),
-      sql.query(`SELECT * FROM membership_facts WHERE ${inPairs}`, pairs),
-      sql.query(`SELECT * FROM progress_facts WHERE ${inPairs}`, pairs),
-      sql.query(`SELECT * FROM grade_facts WHERE ${inPairs}`, pairs),
-    ]);
+    // One after another: inside a transaction they share one connection anyway.
+    const courseRows = await sql.query(`SELECT * FROM course_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
+    const sectionRows = await sql.query(`SELECT * FROM section_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
+    const lessonRows = await sql.query(`SELECT * FROM lesson_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
+    const userRows = await sql.query(`SELECT * FROM user_facts WHERE user_id = ANY($1::bigint[])`, [userIds]);
+    const membershipRows = await sql.query(`SELECT * FROM membership_facts WHERE ${inPairs}`, pairs);
+    const progressRows = await sql.query(`SELECT * FROM progress_facts WHERE ${inPairs}`, pairs);
+    const gradeRows = await sql.query(`SELECT * FROM grade_facts WHERE ${inPairs}`, pairs);
 
     const courses = new Map<number, CourseFact>(courseRows.map((r: Row) => [r.course_id, toCourseFact(r)]));
     const sections = groupBy<SectionFact>(sectionRows.map(toSectionFact), (f) => f.courseId);
