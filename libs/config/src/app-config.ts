@@ -19,6 +19,7 @@ export interface AppConfig {
   api: { port: number; tokens: string[] };
   metricsPorts: { syncWorker: number; jobsWorker: number };
   courseUrlTemplate: string;
+  ingestSliceSize: number;
   outboxPollMs: number;
   shutdownTimeoutMs: number;
 }
@@ -44,6 +45,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     api: { port: c.API_PORT, tokens: c.API_TOKENS },
     metricsPorts: { syncWorker: c.SYNC_WORKER_METRICS_PORT, jobsWorker: c.JOBS_WORKER_METRICS_PORT },
     courseUrlTemplate: c.COURSE_URL_TEMPLATE,
+    ingestSliceSize: c.INGEST_SLICE_SIZE,
     outboxPollMs: c.OUTBOX_POLL_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };

@@ -7,9 +7,6 @@ import { DeadLetter, DeadLetterPublisher } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
 import { InputApplier } from '@app/projection';
 
-/** Messages per transaction: big enough to amortise a round trip, small enough to heartbeat. */
-export const SLICE_SIZE = 500;
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -61,9 +58,12 @@ export class InputConsumer {
 
   private async onBatch(consumer: Consumer, p: EachBatchPayload): Promise<void> {
     const { batch } = p;
-    for (let i = 0; i < batch.messages.length; i += SLICE_SIZE) {
+    // Messages per transaction (INGEST_SLICE_SIZE): big enough to amortise a round trip, small
+    // enough to heartbeat between slices.
+    const size = this.config.ingestSliceSize;
+    for (let i = 0; i < batch.messages.length; i += size) {
       if (!p.isRunning() || p.isStale()) return;
-      const slice = batch.messages.slice(i, i + SLICE_SIZE);
+      const slice = batch.messages.slice(i, i + size);
       const ok = await this.withRetry(p, () => this.applySlice(batch.topic, batch.partition, slice));
       if (!ok) return;
       const last = slice[slice.length - 1].offset;
