@@ -52,6 +52,7 @@ export async function projectionFixture(overrides: Record<string, string> = {}) 
     recompute: new CourseRecompute(ds, enrollments, recomputes, projector),
     sweep: new DeadlineSweep(ds, enrollments, projector),
     rebuild: new Rebuild(ds, projector),
+    applier,
     async apply(...messages: InputMessage[]): Promise<Outcome[]> {
       return (await applier.apply(decode(messages))).outcomes;
     },

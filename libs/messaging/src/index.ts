@@ -1,3 +1,4 @@
 export * from './kafka-client';
 export * from './kafka.module';
 export * from './dead-letters';
+export * from './topic-replay';

@@ -1,0 +1,122 @@
+import type { Kafka } from 'kafkajs';
+import { decodeMessage, DLQ_HEADERS, InputEvent, TopicNames } from '@app/contracts';
+
+export interface ReplayRequest {
+  topic: string;
+  /** Start at this offset in every partition (clamped to what the topic still holds). */
+  fromOffset?: number;
+  /** Start at the first message at or after this instant (ms since epoch). */
+  fromTimestamp?: number;
+}
+
+export interface ReplayProgress {
+  read: number;
+  total: number;
+  applied: number;
+  duplicate: number;
+  noop: number;
+  invalid: number;
+}
+
+export type ApplyPort = (events: InputEvent[]) => Promise<{ outcomes: ('applied' | 'duplicate' | 'noop')[] }>;
+
+/**
+ * Re-reads a topic from an offset or a timestamp up to its end as it was when the replay began,
+ * and applies what it reads through the normal path. Idempotent by construction: the inbox makes
+ * every event already applied a duplicate. Reading the dead-letter topic (after a fix) decodes
+ * each message as if it came from its original topic (`dlq_topic`). A message that is still
+ * invalid is counted and reported, never dead-lettered again: it is already there once.
+ */
+export class TopicReplay {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: TopicNames & { dlq: string },
+    private readonly apply: ApplyPort,
+  ) {}
+
+  async run(
+    req: ReplayRequest,
+    groupId: string,
+    onProgress?: (p: ReplayProgress, invalidReasons: string[]) => Promise<void> | void,
+  ): Promise<ReplayProgress> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const progress: ReplayProgress = { read: 0, total: 0, applied: 0, duplicate: 0, noop: 0, invalid: 0 };
+    try {
+      const bounds = await admin.fetchTopicOffsets(req.topic);
+      const byTime = req.fromTimestamp !== undefined ? await admin.fetchTopicOffsetsByTimestamp(req.topic, req.fromTimestamp) : [];
+      const start = new Map<number, bigint>();
+      const end = new Map<number, bigint>();
+      for (const b of bounds) {
+        const low = BigInt(b.low);
+        const high = BigInt(b.high);
+        let from = low;
+        if (req.fromOffset !== undefined) from = BigInt(req.fromOffset);
+        const t = byTime.find((x) => x.partition === b.partition);
+        if (t) from = BigInt(t.offset) < 0n ? high : BigInt(t.offset);
+        from = from < low ? low : from > high ? high : from;
+        start.set(b.partition, from);
+        end.set(b.partition, high);
+        progress.total += Number(high - from);
+      }
+      if (progress.total === 0) return progress;
+      await admin.setOffsets({
+        groupId,
+        topic: req.topic,
+        partitions: [...start].map(([partition, offset]) => ({ partition, offset: offset.toString() })),
+      });
+
+      const consumer = this.kafka.consumer({ groupId, sessionTimeout: 30000, heartbeatInterval: 3000 });
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topics: [req.topic] });
+        const remaining = new Set([...end].filter(([p, high]) => start.get(p)! < high).map(([p]) => p));
+        await new Promise<void>((resolve, reject) => {
+          consumer
+            .run({
+              autoCommit: false,
+              eachBatchAutoResolve: false,
+              eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+                const high = end.get(batch.partition)!;
+                const inRange = batch.messages.filter((m) => BigInt(m.offset) < high);
+                const events: InputEvent[] = [];
+                const reasons: string[] = [];
+                for (const m of inRange) {
+                  const headers = m.headers ?? {};
+                  const origin = req.topic === this.topics.dlq ? headers[DLQ_HEADERS.topic]?.toString() ?? req.topic : req.topic;
+                  const d = decodeMessage({ topic: origin, key: m.key, value: m.value, headers }, this.topics);
+                  if (d.ok) events.push(d.event);
+                  else reasons.push(`${req.topic}/${batch.partition}@${m.offset}: ${d.reason}`);
+                }
+                const { outcomes } = await this.apply(events);
+                for (const o of outcomes) progress[o]++;
+                progress.invalid += reasons.length;
+                progress.read += inRange.length;
+                const last = batch.messages[batch.messages.length - 1];
+                if (last) {
+                  resolveOffset(last.offset);
+                  await consumer.commitOffsets([
+                    { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+                  ]);
+                }
+                await heartbeat();
+                await onProgress?.({ ...progress }, reasons);
+                if (!last || BigInt(last.offset) + 1n >= high) remaining.delete(batch.partition);
+                if (remaining.size === 0) resolve();
+              },
+            })
+            .catch(reject);
+          consumer.on(consumer.events.CRASH, (e) => {
+            if (!e.payload.restart) reject(e.payload.error);
+          });
+        });
+      } finally {
+        await consumer.disconnect();
+      }
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      return progress;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
