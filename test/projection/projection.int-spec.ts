@@ -114,3 +114,25 @@ describe('projection on a real Postgres', () => {
     expect(await f.outboxSize()).toBe(before);
   });
 });
+
+describe('recompute requests', () => {
+  it('keep a growing generation per course, so a request after a completed run is a new one', async () => {
+    const f = await projectionFixture();
+    const { RecomputeRequestRepository } = await import('@app/persistence');
+    const requests = new RecomputeRequestRepository();
+    const meta = { time: '2026-11-01T09:00:00.000000Z', source: '/t', id: 'a', type: 'lms.lesson.upserted' };
+    try {
+      await requests.request(f.ds, new Map([[1, meta]]));
+      expect(await requests.find(f.ds, 1)).toMatchObject({ generation: 1 });
+      await requests.request(f.ds, new Map([[1, meta]])); // arrives mid-run
+      expect(await requests.complete(f.ds, 1, 1)).toBe(false);
+      expect(await requests.pending(f.ds)).toMatchObject([{ courseId: 1, generation: 2 }]);
+      expect(await requests.complete(f.ds, 1, 2)).toBe(true);
+      expect(await requests.find(f.ds, 1)).toBeUndefined();
+      await requests.request(f.ds, new Map([[1, meta]]));
+      expect(await requests.find(f.ds, 1)).toMatchObject({ generation: 3 });
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -33,6 +33,11 @@ export function jobId(...parts: (string | number)[]): string {
   return id;
 }
 
-/** `course-{id}-g{generation}`: one course-recompute job per (course, request generation). */
-export const courseRecomputeJobId = (courseId: number, generation: number): string =>
-  jobId('course', courseId, `g${generation}`);
+/**
+ * `course-{id}-g{generation}`: one course-recompute job per request. A course's generation only
+ * ever grows (recompute_requests keeps the row and marks the completed generation), so the id
+ * is deterministic (the same request twice is one job) and never reused by a later request.
+ */
+export function courseRecomputeJobId(req: { courseId: number; generation: number }): string {
+  return jobId('course', req.courseId, `g${req.generation}`);
+}

@@ -15,7 +15,7 @@ const RESEND_AFTER_MS = 30_000;
 
 /**
  * Turns durable recompute requests (Postgres) into course-recompute jobs (BullMQ): one job per
- * (course, generation), id `course-{id}-g{generation}`, so enqueuing twice, from two
+ * request, id `course-{id}-g{generation}` (see courseRecomputeJobId), so enqueuing twice, from two
  * dispatchers or after a crash, is one job. It wakes on NOTIFY and polls as a fallback. The
  * request rows are never touched here: the job completes them, so while Redis is unreachable
  * they stay in Postgres and the next round enqueues them.
@@ -64,7 +64,7 @@ export class RecomputeDispatcher {
     const live = new Set<string>();
     let enqueued = 0;
     for (const r of pending) {
-      const id = courseRecomputeJobId(r.courseId, r.generation);
+      const id = courseRecomputeJobId(r);
       live.add(id);
       const last = this.sent.get(id);
       if (last !== undefined && now - last < RESEND_AFTER_MS) continue;

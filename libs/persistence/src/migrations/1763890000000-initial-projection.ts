@@ -97,14 +97,18 @@ export class InitialProjection1763890000000 implements MigrationInterface {
 
     // Structure changes touch every enrollment of a course: they are recorded here, in the
     // transaction that stored the fact, and fanned out in chunks outside the consumer's path.
-    // A request that arrives while a run is under way bumps the generation, so it is not lost.
+    // Each request bumps the course's generation, which only ever grows; a run completes the
+    // generation it read. Work is owed while generation > completed_generation, so a request
+    // that arrives mid-run is not lost, and (course, generation) names one request for good.
     await q.query(`
       CREATE TABLE recompute_requests (
         course_id bigint PRIMARY KEY,
         generation bigint NOT NULL DEFAULT 1,
+        completed_generation bigint NOT NULL DEFAULT 0,
         cause jsonb NOT NULL,
         requested_at timestamptz NOT NULL DEFAULT now()
       )`);
+    await q.query(`CREATE INDEX recompute_requests_pending_idx ON recompute_requests (requested_at) WHERE generation > completed_generation`);
 
     // Transactional outbox: written in the projection's transaction, drained by the relay.
     await q.query(`

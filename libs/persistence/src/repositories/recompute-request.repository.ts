@@ -27,24 +27,40 @@ export class RecomputeRequestRepository {
 
   async pending(sql: Sql, limit = 1000): Promise<RecomputeRequest[]> {
     const rows: { course_id: number; generation: string; cause: RecomputeRequest['cause'] }[] = await sql.query(
-      `SELECT course_id, generation, cause FROM recompute_requests ORDER BY requested_at LIMIT $1`,
+      `SELECT course_id, generation, cause FROM recompute_requests
+       WHERE generation > completed_generation ORDER BY requested_at LIMIT $1`,
       [limit],
     );
     return rows.map((r) => ({ courseId: r.course_id, generation: Number(r.generation), cause: r.cause }));
   }
 
+  /** The course's outstanding request, if work is owed. */
   async find(sql: Sql, courseId: number): Promise<RecomputeRequest | undefined> {
-    const [r] = await sql.query(`SELECT course_id, generation, cause FROM recompute_requests WHERE course_id = $1`, [courseId]);
+    const [r] = await sql.query(
+      `SELECT course_id, generation, cause FROM recompute_requests
+       WHERE course_id = $1 AND generation > completed_generation`,
+      [courseId],
+    );
     return r ? { courseId: r.course_id, generation: Number(r.generation), cause: r.cause } : undefined;
   }
 
-  /** Done with this generation; a newer request that came in meanwhile stays. */
+  /**
+   * Done with this generation. Returns whether that settled the course: false when a newer
+   * request came in meanwhile (it stays owed and runs again).
+   */
   async complete(sql: Sql, courseId: number, generation: number): Promise<boolean> {
-    const rows = await sql.query(`DELETE FROM recompute_requests WHERE course_id = $1 AND generation = $2 RETURNING 1`, [
-      courseId,
-      generation,
-    ]);
-    return rows.length > 0;
+    // TypeORM answers an UPDATE with [returned rows, row count], unlike a SELECT.
+    const [rows]: [{ settled: boolean }[], number] = await sql.query(
+      `UPDATE recompute_requests SET completed_generation = GREATEST(completed_generation, $2)
+       WHERE course_id = $1 RETURNING generation <= completed_generation AS settled`,
+      [courseId, generation],
+    );
+    return rows[0]?.settled ?? false;
+  }
+
+  async pendingCount(sql: Sql): Promise<number> {
+    const [{ n }] = await sql.query(`SELECT count(*)::int AS n FROM recompute_requests WHERE generation > completed_generation`);
+    return n;
   }
 }
 
