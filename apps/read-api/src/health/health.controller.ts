@@ -1,8 +1,11 @@
 import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { MetricsRegistry } from '@app/observability';
+import { Public } from '../http/auth.guard';
 import { DependencyChecks } from './dependency-checks';
 
+/** Health and metrics stay reachable without a token (probes and scrapers). */
+@Public()
 @Controller()
 export class HealthController {
   constructor(

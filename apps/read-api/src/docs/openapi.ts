@@ -1,0 +1,241 @@
+/**
+ * The read API's OpenAPI 3.1 description, written by hand (`@nestjs/swagger` is not a dependency).
+ * Keep it in step with the controllers; the integration suite checks every path is listed.
+ */
+const nullable = (type: string, extra: object = {}) => ({ type: [type, 'null'], ...extra });
+const dateTime = { type: ['string', 'null'], format: 'date-time' };
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errors = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((c) => [String(c), { description: { 400: 'Bad parameter', 401: 'Missing or invalid bearer token', 404: 'Not found' }[c], content: { 'application/json': { schema: ref('Error') } } }]),
+  );
+const intParam = (name: string, description: string, where: 'query' | 'path' = 'query') => ({
+  name,
+  in: where,
+  required: where === 'path',
+  description,
+  schema: { type: 'integer', minimum: 1 },
+});
+const dtParam = (op: string) => ({
+  name: `updated_at[${op}]`,
+  in: 'query',
+  description: `updated_at ${op} this RFC 3339 date-time`,
+  schema: { type: 'string', format: 'date-time' },
+});
+
+const courseFields = {
+  id: { type: 'integer' },
+  name: nullable('string'),
+  slug: nullable('string'),
+  description: nullable('string'),
+  type: nullable('string'),
+  privacy: nullable('string'),
+  enforce_lessons_order: nullable('boolean'),
+  new_comment_notification_enabled: nullable('boolean'),
+  hide_member_count: nullable('boolean'),
+  meta_title: nullable('string'),
+  meta_description: nullable('string'),
+  og_title: nullable('string'),
+  og_description: nullable('string'),
+  og_image: nullable('string'),
+  image_bigger: nullable('string'),
+  image_big: nullable('string'),
+  image_medium: nullable('string'),
+  image_small: nullable('string'),
+  deleted: { type: 'boolean' },
+  created_at: dateTime,
+  created_by: { oneOf: [{ type: 'null' }, { type: 'object', properties: { id: { type: 'integer' }, name: nullable('string') } }] },
+  categories: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } } },
+};
+const { description: _d, ...dashboardCourseFields } = courseFields;
+void _d;
+const joinStatus = { type: ['string', 'null'], enum: ['creator', 'manager', 'joined', 'invited', 'requested', null] };
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: {
+    title: 'enrollment-sync read API',
+    version: '1.0.0',
+    description:
+      'The enrollment projection over HTTP: the unified LMS CourseEnrollments dialect and the community course views. ' +
+      'Every path but /health/* and /metrics needs `Authorization: Bearer <token>`.',
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/unified/lms/course-enrollments': {
+      get: {
+        summary: 'List CourseEnrollments, ordered by (updated_at, id), with an opaque cursor',
+        parameters: [
+          intParam('course_id', 'only this course'),
+          intParam('user_id', 'only this user'),
+          { name: 'status', in: 'query', description: 'comma-separated statuses', schema: { type: 'string' } },
+          dtParam('gt'),
+          dtParam('gte'),
+          dtParam('lt'),
+          dtParam('lte'),
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          { name: 'next_cursor', in: 'query', description: 'opaque cursor from the previous page', schema: { type: 'string' } },
+        ],
+        responses: {
+          200: {
+            description: 'A page',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['result', 'next_cursor'],
+                  properties: { result: { type: 'array', items: ref('CourseEnrollments') }, next_cursor: nullable('string') },
+                },
+              },
+            },
+          },
+          ...errors(400, 401),
+        },
+      },
+    },
+    '/unified/lms/course-enrollments/{id}': {
+      get: {
+        summary: 'One CourseEnrollments object',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$' } }],
+        responses: {
+          200: { description: 'The enrollment as last published', content: { 'application/json': { schema: ref('CourseEnrollments') } } },
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    '/api/v2/course/{course_id}/': {
+      get: {
+        summary: 'Course User Detail, or Course Dashboard with view=dashboard',
+        parameters: [
+          intParam('course_id', 'the course', 'path'),
+          intParam('user', 'the user whose fields to fill'),
+          { name: 'view', in: 'query', schema: { type: 'string', enum: ['dashboard'] } },
+        ],
+        responses: {
+          200: {
+            description: 'Course User Detail (no view) or Course Dashboard (view=dashboard)',
+            content: { 'application/json': { schema: { oneOf: [ref('CourseUserDetail'), ref('CourseDashboard')] } } },
+          },
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    '/api/v2/course/{course_id}/users/': {
+      get: {
+        summary: 'Course User Dashboard: the course members',
+        parameters: [
+          intParam('course_id', 'the course', 'path'),
+          {
+            name: 'statuses',
+            in: 'query',
+            description: 'join statuses, comma-separated or repeated (default manager,joined)',
+            schema: { type: 'string' },
+          },
+          { name: 'search', in: 'query', description: 'case-insensitive substring of username or real_name', schema: { type: 'string' } },
+          { name: 'ordering', in: 'query', schema: { type: 'string', enum: ['joined_at', '-joined_at', 'last_active_at', '-last_active_at'], default: '-joined_at' } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 20 } },
+          { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+        ],
+        responses: {
+          200: { description: 'A page of members', content: { 'application/json': { schema: ref('CourseUserDashboard') } } },
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    '/health/live': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'alive' } } } },
+    '/health/ready': {
+      get: { summary: 'Readiness (Postgres, Kafka, Redis, consumers)', security: [], responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } },
+    },
+    '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text exposition format' } } } },
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['statusCode', 'error', 'message'],
+        properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
+      },
+      CourseEnrollments: {
+        type: 'object',
+        description: 'As defined in rules.md ("The CourseEnrollments object").',
+        properties: {
+          id: { type: 'string' },
+          user: { type: 'object', properties: { id: { type: 'string' }, name: nullable('string'), emails: { type: 'array', items: { type: 'object' } } } },
+          course: { type: 'object', properties: { id: { type: 'string' }, title: nullable('string') } },
+          status: { type: 'string', enum: ['withdrawn', 'unknown', 'assigned', 'passed', 'failed', 'completed', 'expired', 'overdue', 'in_progress', 'enrolled'] },
+          assigned_at: dateTime,
+          due_at: dateTime,
+          enrolled_at: dateTime,
+          started_at: dateTime,
+          last_activity_at: dateTime,
+          completed_at: dateTime,
+          progress_percent: { type: 'number' },
+          time_spent_seconds: nullable('integer'),
+          score: nullable('number'),
+          attempt_number: nullable('integer'),
+          attempts_count: nullable('integer'),
+          is_mandatory: { type: 'boolean' },
+          assigned_by: { oneOf: [{ type: 'null' }, { type: 'object', properties: { id: { type: 'string' }, name: nullable('string') } }] },
+          urls: { type: 'array', items: { type: 'object', properties: { url: { type: 'string' }, type: { const: 'course' } } } },
+          created_at: { type: 'string', format: 'date-time' },
+          updated_at: { type: 'string', format: 'date-time' },
+          custom_fields: { type: 'object' },
+          remote_data: { type: 'object' },
+        },
+      },
+      CourseUserDetail: {
+        type: 'object',
+        properties: {
+          ...courseFields,
+          sections_order: { type: 'array', items: { type: 'integer' } },
+          sections: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { id: { type: 'integer' }, name: { type: 'string' }, num_lessons: { type: 'integer' }, num_lessons_completed: { type: 'integer' } },
+            },
+          },
+          join_status: joinStatus,
+          num_lessons: { type: 'integer' },
+          num_sections: { type: 'integer' },
+          num_lessons_completed: { type: 'integer' },
+          user_completion_rate: { type: 'integer' },
+        },
+      },
+      CourseDashboard: {
+        type: 'object',
+        properties: {
+          ...dashboardCourseFields,
+          join_status: joinStatus,
+          user_completion_rate: { type: 'integer' },
+          avg_completion_rate: { type: 'integer' },
+        },
+      },
+      CourseUserDashboard: {
+        type: 'object',
+        properties: {
+          count: { type: 'integer' },
+          next: nullable('string'),
+          previous: nullable('string'),
+          results: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                id: { type: 'integer' },
+                username: nullable('string'),
+                real_name: nullable('string'),
+                avatar: nullable('string'),
+                join_status: joinStatus,
+                user_completion_rate: { type: 'integer' },
+                last_active_at: dateTime,
+                joined_at: dateTime,
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};

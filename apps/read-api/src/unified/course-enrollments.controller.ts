@@ -1,0 +1,102 @@
+import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import type { CourseEnrollment, EnrollmentStatus } from '@app/domain';
+import { enumList, intInRange, positiveInt, rawQuery, rfc3339, single } from '../http/params';
+import { CursorCodec } from './cursor';
+
+export const ENROLLMENT_STATUSES: readonly EnrollmentStatus[] = [
+  'withdrawn',
+  'unknown',
+  'assigned',
+  'passed',
+  'failed',
+  'completed',
+  'expired',
+  'overdue',
+  'in_progress',
+  'enrolled',
+];
+
+const RANGE_OPS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+type RangeOp = keyof typeof RANGE_OPS;
+
+export interface CourseEnrollmentsPage {
+  result: CourseEnrollment[];
+  next_cursor: string | null;
+}
+
+/** The unified LMS dialect: CourseEnrollments with keyset paging on (updated_at, id). */
+@Controller('unified/lms/course-enrollments')
+export class CourseEnrollmentsController {
+  private readonly cursors: CursorCodec;
+
+  constructor(
+    private readonly ds: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.cursors = new CursorCodec(config.api.tokens);
+  }
+
+  @Get()
+  async list(@Req() req: Request): Promise<CourseEnrollmentsPage> {
+    const q = rawQuery(req);
+    for (const key of new Set(q.keys())) {
+      if (key.startsWith('updated_at') && !/^updated_at\[(gt|gte|lt|lte)\]$/.test(key)) {
+        throw new BadRequestException(`${key}: use updated_at[gt], updated_at[gte], updated_at[lt] or updated_at[lte]`);
+      }
+    }
+    const courseId = positiveInt(single(q, 'course_id'), 'course_id');
+    const userId = positiveInt(single(q, 'user_id'), 'user_id');
+    const statusValues = q.getAll('status');
+    const statuses = statusValues.length === 0 ? undefined : enumList(statusValues, 'status', ENROLLMENT_STATUSES).sort();
+    const ranges: [RangeOp, string][] = [];
+    for (const op of Object.keys(RANGE_OPS) as RangeOp[]) {
+      const v = single(q, `updated_at[${op}]`);
+      if (v !== undefined) ranges.push([op, rfc3339(v, `updated_at[${op}]`)]);
+    }
+    const limit = intInRange(single(q, 'limit'), 'limit', 1, 1000, 100);
+    const fingerprint = CursorCodec.fingerprint({ courseId, userId, statuses, ranges });
+    const cursorRaw = single(q, 'next_cursor');
+    const after = cursorRaw === undefined ? undefined : this.cursors.decode(cursorRaw, fingerprint);
+
+    const where = ['NOT deleted'];
+    const params: unknown[] = [];
+    const p = (v: unknown): string => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (courseId !== undefined) where.push(`course_id = ${p(courseId)}::bigint`);
+    if (userId !== undefined) where.push(`user_id = ${p(userId)}::bigint`);
+    if (statuses !== undefined) where.push(`status = ANY(${p(statuses)}::text[])`);
+    for (const [op, v] of ranges) where.push(`updated_at ${RANGE_OPS[op]} ${p(v)}::timestamptz`);
+    if (after) where.push(`(updated_at, id) > (${p(after.u)}::timestamptz, ${p(after.i)}::text)`);
+
+    const rows: { id: string; u: string; state: CourseEnrollment }[] = await this.ds.query(
+      `SELECT id, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS u, state
+       FROM enrollments WHERE ${where.join(' AND ')}
+       ORDER BY updated_at, id LIMIT ${p(limit + 1)}::int`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      result: page.map((r) => r.state),
+      next_cursor: rows.length > limit ? this.cursors.encode({ u: last.u, i: last.id }, fingerprint) : null,
+    };
+  }
+
+  @Get(':id')
+  async one(@Param('id') id: string): Promise<CourseEnrollment> {
+    if (!/^[1-9]\d{0,15}:[1-9]\d{0,15}$/.test(id)) {
+      throw new BadRequestException('id must be "{course_id}:{user_id}" with positive integers');
+    }
+    const rows: { state: CourseEnrollment }[] = await this.ds.query(
+      `SELECT state FROM enrollments WHERE id = $1 AND NOT deleted`,
+      [id],
+    );
+    if (rows.length === 0) throw new NotFoundException(`course enrollment ${id} not found`);
+    return rows[0].state;
+  }
+}
