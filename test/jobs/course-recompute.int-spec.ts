@@ -235,8 +235,12 @@ describe('job ids and processor registration', () => {
 
   it('fails boot when a processed queue has no worker, or a worker has no queue', () => {
     const w = (name: string) => ({ name }) as never;
-    expect(() => assertProcessorsRegistered(new Map([['course-recompute', w('course-recompute')]]))).not.toThrow();
-    expect(() => assertProcessorsRegistered(new Map())).toThrow(/no worker for course-recompute/);
+    const all = new Map(Object.values(QUEUES).map((q) => [q.name, w(q.name)] as const));
+    expect(() => assertProcessorsRegistered(all)).not.toThrow();
+    const missing = new Map(all);
+    missing.delete('replay');
+    expect(() => assertProcessorsRegistered(missing)).toThrow(/no worker for replay/);
+    expect(() => assertProcessorsRegistered(new Map())).toThrow(/no worker for course-recompute, deadline-sweep, rebuild, replay/);
     expect(() => assertProcessorsRegistered(new Map([['course-recompute', w('x')], ['nope', w('nope')]]))).toThrow(/unknown queue nope/);
   });
 });

@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap }
 import type { Worker } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { JOB_QUEUE, JobQueuePort, QUEUES, QueueKey } from '@app/jobs';
+import { OperationProcessors } from './operations/operation-processors';
 import { CourseRecomputeProcessor } from './recompute/course-recompute.processor';
 import { RecomputeDispatcher } from './recompute/recompute-dispatcher';
 
@@ -10,7 +11,7 @@ import { RecomputeDispatcher } from './recompute/recompute-dispatcher';
  * (Immich-style): a queue declared here without a processor, or a processor on a queue that
  * is not in QUEUES, is a wiring bug that must not wait for the first job to show up.
  */
-export const PROCESSED_QUEUES: readonly QueueKey[] = ['courseRecompute'];
+export const PROCESSED_QUEUES: readonly QueueKey[] = ['courseRecompute', 'deadlineSweep', 'rebuild', 'replay'];
 
 export function assertProcessorsRegistered(workers: ReadonlyMap<string, Worker>, processed: readonly QueueKey[] = PROCESSED_QUEUES): void {
   const known = new Set<string>(Object.values(QUEUES).map((q) => q.name));
@@ -38,6 +39,7 @@ export class JobsWorkerLifecycle implements OnApplicationBootstrap, BeforeApplic
   constructor(
     private readonly courseRecompute: CourseRecomputeProcessor,
     private readonly dispatcher: RecomputeDispatcher,
+    private readonly operations: OperationProcessors,
     @Inject(JOB_QUEUE) private readonly queue: JobQueuePort,
     private readonly logger: PinoLogger,
   ) {
@@ -45,15 +47,15 @@ export class JobsWorkerLifecycle implements OnApplicationBootstrap, BeforeApplic
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const w = this.courseRecompute.start();
-    this.workers.set(w.name, w);
+    for (const w of [this.courseRecompute.start(), ...this.operations.start()]) this.workers.set(w.name, w);
     assertProcessorsRegistered(this.workers);
     this.dispatcher.start();
+    void this.operations.scheduleSweep();
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'draining: closing job workers');
-    await this.courseRecompute.close();
+    await Promise.all([this.courseRecompute.close(), this.operations.close()]);
     this.workers.clear();
     await this.dispatcher.stop();
     await this.queue.close();

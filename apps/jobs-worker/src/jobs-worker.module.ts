@@ -1,20 +1,23 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
 import { BullMqJobQueue, JOB_QUEUE } from '@app/jobs';
+import { KafkaModule } from '@app/messaging';
 import { LoggingModule, METRICS_PORT, MetricsEndpoint, MetricsModule } from '@app/observability';
 import { PersistenceModule } from '@app/persistence';
 import { ProjectionModule } from '@app/projection';
 import { JobsWorkerLifecycle } from './jobs-worker.lifecycle';
+import { OperationProcessors } from './operations/operation-processors';
 import { CourseRecomputeProcessor } from './recompute/course-recompute.processor';
 import { RecomputeDispatcher } from './recompute/recompute-dispatcher';
 
 @Module({
-  imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, ProjectionModule],
+  imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, ProjectionModule, KafkaModule],
   providers: [
     { provide: JOB_QUEUE, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new BullMqJobQueue(c) },
     { provide: METRICS_PORT, inject: [APP_CONFIG], useFactory: (c: AppConfig) => c.metricsPorts.jobsWorker },
     MetricsEndpoint,
     RecomputeDispatcher,
+    OperationProcessors,
     CourseRecomputeProcessor,
     JobsWorkerLifecycle,
   ],
