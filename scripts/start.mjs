@@ -33,8 +33,7 @@ if (!env.API_TOKENS) {
 }
 
 step('infrastructure', process.execPath, [join(root, 'scripts', 'infra.mjs'), 'up']);
-step('build', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
-step('build (paths)', process.execPath, [join(root, 'node_modules', 'tsc-alias', 'dist', 'bin', 'index.js'), '-p', 'tsconfig.build.json']);
+step('build', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent']);
 step('migrate', process.execPath, [join(root, 'dist', 'scripts', 'migrate.js'), 'up']);
 
 const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };

@@ -23,6 +23,8 @@ const unitOnly = jestArgs.join(' ').includes('--selectProjects unit');
 
 if (!unitOnly) run('infrastructure', process.execPath, [join(root, 'scripts', 'infra.mjs'), 'up']);
 run('type check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+// The end-to-end drill runs the built worker as a child process and kills it.
+if (!unitOnly) run('build', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent']);
 
 const report = join(mkdtempSync(join(tmpdir(), 'enrollment-sync-jest-')), 'report.json');
 console.log('\n== jest');

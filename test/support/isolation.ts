@@ -31,6 +31,8 @@ export function isolatedConfig(overrides: Record<string, string> = {}): AppConfi
     TOPIC_COURSE_ENROLLMENTS: `lms.course-enrollments.v1.${id}`,
     TOPIC_DLQ: `lms.enrollment-sync.dlq.v1.${id}`,
     API_PORT: '0',
+    // A killed worker gives its partitions up sooner; drills kill workers on purpose.
+    KAFKA_SESSION_TIMEOUT_MS: '8000',
     ...overrides,
   });
   return { ...config, runId: id };

@@ -3,7 +3,7 @@ import { parseEnv, RawConfig } from './env-schema';
 export interface AppConfig {
   env: RawConfig['NODE_ENV'];
   logLevel: RawConfig['LOG_LEVEL'];
-  kafka: { brokers: string[]; clientId: string; groupId: string };
+  kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number };
   topics: {
     courses: string;
     memberships: string;
@@ -29,7 +29,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     env: c.NODE_ENV,
     logLevel: c.LOG_LEVEL,
-    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.KAFKA_GROUP_ID },
+    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.KAFKA_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS },
     topics: {
       courses: c.TOPIC_COURSES,
       memberships: c.TOPIC_MEMBERSHIPS,

@@ -88,6 +88,7 @@ export const ENV_SCHEMA = {
   KAFKA_BROKERS: { default: '127.0.0.1:9092', doc: 'comma-separated bootstrap brokers', parse: brokers },
   KAFKA_CLIENT_ID: { default: 'enrollment-sync', doc: 'Kafka client id', parse: str },
   KAFKA_GROUP_ID: { default: 'enrollment-sync', doc: 'consumer group of the sync worker', parse: str },
+  KAFKA_SESSION_TIMEOUT_MS: { default: '30000', doc: 'consumer session timeout: how long a dead worker holds its partitions', parse: int(6000, 300000) },
   TOPIC_COURSES: { default: 'lms.courses.v1', doc: 'input: course structure', parse: topic },
   TOPIC_MEMBERSHIPS: { default: 'lms.memberships.v1', doc: 'input: memberships', parse: topic },
   TOPIC_LESSON_PROGRESS: { default: 'lms.lesson-progress.v1', doc: 'input: completions and grades', parse: topic },
