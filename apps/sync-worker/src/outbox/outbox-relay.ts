@@ -21,6 +21,8 @@ export class OutboxRelay {
   private loop?: Promise<void>;
   private listener?: Client;
   private wake?: () => void;
+  /** A NOTIFY that came while the relay was busy: the next idle returns at once. */
+  private notified = false;
   private producer?: Producer;
 
   constructor(
@@ -42,7 +44,7 @@ export class OutboxRelay {
   /** Finishes the batch in flight (published and purged), then releases the lock. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.nudge();
     await this.loop;
   }
 
@@ -67,9 +69,9 @@ export class OutboxRelay {
     let broken: Error | undefined;
     client.on('error', (err) => {
       broken = err;
-      this.wake?.();
+      this.nudge();
     });
-    client.on('notification', () => this.wake?.());
+    client.on('notification', () => this.nudge());
     await client.connect();
     const lockKey = `enrollment-sync:outbox-relay:${this.config.database.schema}`;
     for (;;) {
@@ -86,6 +88,7 @@ export class OutboxRelay {
     while (this.running) {
       if (broken) throw broken; // the lock went with the session: stop publishing at once
       const pending = await this.outbox.next(this.ds, BATCH);
+      this.notified = false; // whatever was notified so far is in this read
       if (pending.length === 0) {
         this.metrics.outboxPending.set(0);
         await this.idle(this.config.outboxPollMs);
@@ -113,13 +116,24 @@ export class OutboxRelay {
     }
   }
 
+  private nudge(): void {
+    this.notified = true;
+    this.wake?.();
+  }
+
   private idle(ms: number): Promise<void> {
+    if (this.notified || !this.running) {
+      this.notified = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
+      const done = () => {
+        clearTimeout(timer);
+        this.notified = false;
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }
