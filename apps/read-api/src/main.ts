@@ -9,7 +9,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(ReadApiModule, { bufferLogs: true });
   const logger = wireProcess(app, config.shutdownTimeoutMs);
   await app.listen(config.api.port, '0.0.0.0');
-  logger.log(`read API listening on port ${config.api.port}`);
+  logger.log(`read API listening on port ${config.api.port} (queue dashboard at /admin/queues)`);
 }
 
 process.env.APP_NAME = 'read-api';

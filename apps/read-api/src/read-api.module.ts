@@ -4,6 +4,7 @@ import { ConfigModule } from '@app/config';
 import { KafkaModule } from '@app/messaging';
 import { LoggingModule, MetricsModule } from '@app/observability';
 import { PersistenceModule } from '@app/persistence';
+import { QueuesAdminModule } from './admin/queues-admin.module';
 import { CourseViewsController } from './community/course-views.controller';
 import { DocsController } from './docs/docs.controller';
 import { DependencyChecks } from './health/dependency-checks';
@@ -13,7 +14,7 @@ import { JsonErrorFilter } from './http/error.filter';
 import { CourseEnrollmentsController } from './unified/course-enrollments.controller';
 
 @Module({
-  imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule],
+  imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule, QueuesAdminModule],
   controllers: [HealthController, CourseEnrollmentsController, CourseViewsController, DocsController],
   providers: [
     DependencyChecks,

@@ -1,0 +1,417 @@
+// npm run ops -- <command>: operator commands against the jobs worker (replay, rebuild,
+// recompute, status). Jobs are enqueued with their deterministic ids and followed to the end.
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import type { DataSource } from 'typeorm';
+import { AppConfig, loadConfig } from '@app/config';
+import { canonicalTime, parseInstant } from '@app/domain';
+import {
+  BullMqJobQueue,
+  courseRecomputeJobId,
+  ProgressPayload,
+  QUEUES,
+  QueueKey,
+  rebuildJobId,
+  ReplayJobData,
+  replayJobId,
+} from '@app/jobs';
+import { createDataSource, RecomputeRequestRepository } from '@app/persistence';
+
+/** Where the CLI writes: process.stdout, or a buffer in tests. */
+export interface Out {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface OpsDeps {
+  /** Defaults to loadConfig() (the environment). */
+  config?: AppConfig;
+  /** How often a followed job is polled. */
+  pollMs?: number;
+  /** Without a TTY, a progress line at most this often. */
+  lineEveryMs?: number;
+  /** Give up following a job after this long (exit 1); default: no limit. */
+  timeoutMs?: number;
+}
+
+export const USAGE = `usage: npm run ops -- <command> [options]
+
+commands:
+  replay --topic <name> [--from-offset <n> | --from-time <RFC 3339>]
+                        re-read a topic (input or dead-letter; a configured name or one of
+                        courses, memberships, lesson-progress, users, dlq) through the projection
+  rebuild               re-derive every enrollment from the stored facts
+  recompute --course <id>
+                        re-derive every enrollment of one course
+  status                job counts per queue
+
+options:
+  --help, -h            this help
+  --timeout <seconds>   stop following the job after this long (exit 1; the job keeps running)
+
+Every job is followed until it completes (exit 0) or fails (exit 1).`;
+
+class UsageError extends Error {}
+
+type Flags = Map<string, string | true>;
+
+function parseFlags(args: string[], allowed: string[]): Flags {
+  const flags: Flags = new Map();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`);
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (!allowed.includes(name)) throw new UsageError(`unknown option --${name}`);
+    if (flags.has(name)) throw new UsageError(`--${name} given twice`);
+    let value: string | undefined = eq > 0 ? a.slice(eq + 1) : undefined;
+    if (value === undefined) {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+      value = next;
+      i++;
+    }
+    flags.set(name, value);
+  }
+  return flags;
+}
+
+const str = (flags: Flags, name: string): string | undefined => {
+  const v = flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+};
+
+function nonNegativeInt(value: string, what: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${what} must be a non-negative integer, got "${value}"`);
+  return Number(value);
+}
+
+function positiveInt(value: string, what: string): number {
+  const n = nonNegativeInt(value, what);
+  if (n === 0) throw new UsageError(`${what} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+const TOPIC_ALIASES: Record<string, keyof AppConfig['topics']> = {
+  courses: 'courses',
+  memberships: 'memberships',
+  'lesson-progress': 'lessonProgress',
+  lessonProgress: 'lessonProgress',
+  users: 'users',
+  dlq: 'dlq',
+};
+
+export function resolveTopic(config: AppConfig, topic: string): string {
+  const t = config.topics;
+  const names = [t.courses, t.memberships, t.lessonProgress, t.users, t.dlq];
+  if (names.includes(topic)) return topic;
+  const alias = TOPIC_ALIASES[topic];
+  if (alias) return t[alias] as string;
+  throw new UsageError(`unknown topic "${topic}": use one of ${names.join(', ')} (or ${Object.keys(TOPIC_ALIASES).join(', ')})`);
+}
+
+/** Parses `replay` options into the job's data. */
+export function replayData(config: AppConfig, args: string[]): ReplayJobData {
+  const flags = parseFlags(args, ['topic', 'from-offset', 'from-time', 'timeout']);
+  const topic = str(flags, 'topic');
+  if (!topic) throw new UsageError('replay: missing --topic <name>');
+  const offset = str(flags, 'from-offset');
+  const time = str(flags, 'from-time');
+  if (offset !== undefined && time !== undefined) throw new UsageError('replay: give --from-offset or --from-time, not both');
+  const data: ReplayJobData = { topic: resolveTopic(config, topic) };
+  if (offset !== undefined) data.fromOffset = nonNegativeInt(offset, '--from-offset');
+  if (time !== undefined) {
+    const canonical = parseInstant(time);
+    if (canonical === null) throw new UsageError(`--from-time: not an RFC 3339 timestamp with a zone offset: "${time}" (e.g. 2026-11-01T09:00:00Z)`);
+    data.fromTimestamp = Date.parse(canonical.slice(0, 23) + 'Z');
+  }
+  return data;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** `[#####.....] 50% 1,234/2,468 applied 1,200 duplicate 30 invalid 4` */
+export function progressLine(p: Partial<ProgressPayload> | undefined, width = 20, finished = false): string {
+  const done = Number(p?.done ?? 0);
+  const total = Number(p?.total ?? 0);
+  const ratio = total > 0 ? Math.min(1, done / total) : finished ? 1 : 0;
+  const filled = Math.round(ratio * width);
+  const pct = Math.floor(ratio * 100);
+  const details = Object.entries(p ?? {})
+    .filter(([k, v]) => k !== 'done' && k !== 'total' && typeof v === 'number')
+    .map(([k, v]) => ` ${k} ${fmt(v as number)}`)
+    .join('');
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${fmt(done)}/${fmt(total)}${details}`;
+}
+
+/** Redraws in place on a TTY; otherwise one line every `everyMs`, plus the last one. */
+class ProgressView {
+  private last = '';
+  private lastAt = 0;
+  private drawn = false;
+
+  constructor(
+    private readonly out: Out,
+    private readonly everyMs: number,
+  ) {}
+
+  update(line: string): void {
+    if (this.out.isTTY) {
+      if (line === this.last) return;
+      this.out.write(`\r${line}\x1b[K`);
+      this.drawn = true;
+    } else {
+      const now = Date.now();
+      if (line === this.last || now - this.lastAt < this.everyMs) return;
+      this.out.write(`${line}\n`);
+      this.lastAt = now;
+    }
+    this.last = line;
+  }
+
+  finish(line: string): void {
+    if (this.out.isTTY) this.out.write(`\r${line}\x1b[K\n`);
+    else if (line !== this.last || !this.lastAt) this.out.write(`${line}\n`);
+    this.drawn = false;
+    this.last = '';
+  }
+
+  /** Ends a half-drawn TTY line before other output. */
+  break(): void {
+    if (this.out.isTTY && this.drawn) this.out.write('\n');
+    this.drawn = false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long one Redis read may take before it counts as Redis being unreachable. */
+const REDIS_TIMEOUT_MS = 5000;
+
+/** BullMQ waits for a connection forever; the CLI must not. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The Redis address without credentials, for messages. */
+function redisAddress(config: AppConfig): string {
+  try {
+    const u = new URL(config.redis.url);
+    return `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return 'the configured Redis';
+  }
+}
+
+interface Ctx {
+  config: AppConfig;
+  out: Out;
+  queue: BullMqJobQueue;
+  pollMs: number;
+  lineEveryMs: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Follows a job until it completes (0) or fails for good (1). A job that does not exist yet is
+ * waited for (the recompute job is enqueued by the jobs worker's dispatcher).
+ */
+async function follow(ctx: Ctx, key: QueueKey, id: string): Promise<number> {
+  const { out } = ctx;
+  const q = ctx.queue.queue(key);
+  const view = new ProgressView(out, ctx.lineEveryMs);
+  const started = Date.now();
+  let announced = false;
+  let unreachable = false;
+  for (;;) {
+    if (ctx.timeoutMs !== undefined && Date.now() - started > ctx.timeoutMs) {
+      view.break();
+      out.write(`ops: gave up following ${QUEUES[key].name}/${id} after ${Math.round(ctx.timeoutMs / 1000)} s (the job is not cancelled)\n`);
+      return 1;
+    }
+    let job: Job | undefined;
+    let state: string | undefined;
+    try {
+      job = await within(q.getJob(id), REDIS_TIMEOUT_MS, `reading job ${id} from Redis at ${redisAddress(ctx.config)}`);
+      state = job ? await within(job.getState(), REDIS_TIMEOUT_MS, `reading job ${id} from Redis`) : undefined;
+      if (unreachable) {
+        view.break();
+        out.write('ops: Redis is reachable again\n');
+        unreachable = false;
+      }
+    } catch (err) {
+      if (!unreachable) {
+        view.break();
+        out.write(`ops: cannot read the job (${(err as Error).message}); retrying\n`);
+        unreachable = true;
+      }
+      await sleep(Math.max(ctx.pollMs, 1000));
+      continue;
+    }
+    if (!job) {
+      if (!announced) {
+        out.write(`ops: waiting for job ${QUEUES[key].name}/${id} to be enqueued (is the jobs worker running?)\n`);
+        announced = true;
+      }
+      await sleep(ctx.pollMs);
+      continue;
+    }
+    const progress = (typeof job.progress === 'object' ? job.progress : undefined) as Partial<ProgressPayload> | undefined;
+    if (state === 'completed') {
+      const result = job.returnvalue as Record<string, unknown> | null;
+      const final = finalProgress(progress, result);
+      view.finish(progressLine(final, 20, true));
+      out.write(`ops: ${QUEUES[key].name}/${id} completed: ${JSON.stringify(result)}\n`);
+      return 0;
+    }
+    if (state === 'failed') {
+      if (progress) view.finish(progressLine(progress));
+      else view.break();
+      out.write(`ops: ${QUEUES[key].name}/${id} failed after ${job.attemptsMade} attempt(s): ${job.failedReason}\n`);
+      return 1;
+    }
+    view.update(`${progressLine(progress)}${state && state !== 'active' ? ` (${state})` : ''}`);
+    await sleep(ctx.pollMs);
+  }
+}
+
+/** The last progress, completed from the result when the job reported less (or nothing). */
+function finalProgress(progress: Partial<ProgressPayload> | undefined, result: Record<string, unknown> | null): Partial<ProgressPayload> {
+  const p: Record<string, number> = { ...(progress as Record<string, number> | undefined) };
+  // The result's counters refresh those the progress reported; with no progress at all, they stand in for it.
+  for (const [k, v] of Object.entries(result ?? {})) {
+    if (typeof v === 'number' && k !== 'courseId' && (progress === undefined || k in p)) p[k] = v;
+  }
+  if (p.total === undefined) p.total = p.done ?? 0;
+  if (p.done === undefined) p.done = p.total;
+  return p as Partial<ProgressPayload>;
+}
+
+async function enqueueAndFollow<T extends object>(ctx: Ctx, key: QueueKey, name: string, data: T, id: string): Promise<number> {
+  const { id: jobId } = await ctx.queue.enqueue(key, name, data, { jobId: id });
+  ctx.out.write(`ops: ${QUEUES[key].name}/${jobId} enqueued\n`);
+  return follow(ctx, key, jobId);
+}
+
+async function recompute(ctx: Ctx, courseId: number): Promise<number> {
+  const ds: DataSource = await createDataSource(ctx.config.database, { applicationName: 'enrollment-sync:ops' }).initialize();
+  let generation: number;
+  try {
+    const requests = new RecomputeRequestRepository();
+    const cause = {
+      time: canonicalTime(new Date().toISOString()),
+      source: '/enrollment-sync/ops',
+      id: randomUUID(),
+      type: 'ops.recompute',
+    };
+    // Read the generation in the same transaction: the job may complete the request right after commit.
+    generation = await ds.transaction(async (m) => {
+      await requests.request(m, new Map([[courseId, cause]]));
+      const r = await requests.find(m, courseId);
+      if (!r) throw new Error(`the recompute request of course ${courseId} was not recorded`);
+      return r.generation;
+    });
+  } finally {
+    await ds.destroy();
+  }
+  const id = courseRecomputeJobId({ courseId, generation });
+  ctx.out.write(`ops: recompute of course ${courseId} requested (generation ${generation}, job ${QUEUES.courseRecompute.name}/${id})\n`);
+  return follow(ctx, 'courseRecompute', id);
+}
+
+async function status(ctx: Ctx): Promise<number> {
+  const states = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
+  const rows: string[][] = [['queue', ...states, 'paused']];
+  for (const key of Object.keys(QUEUES) as QueueKey[]) {
+    const q = ctx.queue.queue(key);
+    const [counts, paused] = await within(
+      Promise.all([q.getJobCounts(...states), q.isPaused()]),
+      REDIS_TIMEOUT_MS,
+      `reading queue ${QUEUES[key].name} from Redis at ${redisAddress(ctx.config)}`,
+    );
+    rows.push([QUEUES[key].name, ...states.map((s) => fmt(counts[s] ?? 0)), paused ? 'yes' : 'no']);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) ctx.out.write(`${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
+  return 0;
+}
+
+/** Runs one command; resolves to the process exit code (0 ok, 1 job failed or error, 2 usage). */
+export async function main(argv: string[], out: Out = process.stdout, deps: OpsDeps = {}): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help' || rest.includes('--help') || rest.includes('-h')) {
+    out.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  let config: AppConfig;
+  try {
+    config = deps.config ?? loadConfig();
+  } catch (err) {
+    out.write(`ops: invalid configuration: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let queue: BullMqJobQueue | undefined;
+  try {
+    let run: (ctx: Ctx) => Promise<number>;
+    let timeout: string | undefined;
+    switch (command) {
+      case 'replay': {
+        const data = replayData(config, rest);
+        timeout = str(parseFlags(rest, ['topic', 'from-offset', 'from-time', 'timeout']), 'timeout');
+        run = (ctx) => enqueueAndFollow(ctx, 'replay', 'replay', data, replayJobId(data));
+        break;
+      }
+      case 'rebuild': {
+        timeout = str(parseFlags(rest, ['timeout']), 'timeout');
+        run = (ctx) => enqueueAndFollow(ctx, 'rebuild', 'rebuild', {}, rebuildJobId());
+        break;
+      }
+      case 'recompute': {
+        const flags = parseFlags(rest, ['course', 'timeout']);
+        const course = str(flags, 'course');
+        if (course === undefined) throw new UsageError('recompute: missing --course <id>');
+        const courseId = positiveInt(course, '--course');
+        timeout = str(flags, 'timeout');
+        run = (ctx) => recompute(ctx, courseId);
+        break;
+      }
+      case 'status': {
+        parseFlags(rest, []);
+        run = status;
+        break;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+    const timeoutMs = timeout !== undefined ? positiveInt(timeout, '--timeout') * 1000 : deps.timeoutMs;
+    queue = new BullMqJobQueue(config);
+    return await run({ config, out, queue, pollMs: deps.pollMs ?? 250, lineEveryMs: deps.lineEveryMs ?? 3000, timeoutMs });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      out.write(`ops: ${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    out.write(`ops: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    // Closing waits on Redis too; an unreachable Redis must not keep the CLI from exiting.
+    if (queue) await within(queue.close(), 2000, 'closing the queues').catch(() => undefined);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), process.stdout).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      console.error(`ops: ${err.stack ?? err.message}`);
+      process.exit(1);
+    },
+  );
+}
