@@ -1,0 +1,369 @@
+/**
+ * Throughput, latency and resource benchmark of the sync pipeline (see docs/performance.md).
+ *
+ *   npm run build && node dist/bench/run.js [--events N] [--courses C] [--users U] [--naive-events N]
+ *     [--rate R] [--latency-seconds S] [--recompute-enrollments N] [--profile] [--skip-naive]
+ *     [--skip-latency] [--skip-recompute] [--recompute-only] [--worker-env KEY=VALUE ...]
+ *
+ * Every measurement runs in its own namespace (topics, schema, groups, queue prefix); the
+ * workers run as child processes exactly as deployed.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { clock, events, syntheticWorkload } from '@app/workload';
+import { extraWorkerEnv, isolatedRun, BENCH_DATABASE_URL } from './env';
+import { RunResources, WorkerChild, machineCpu, sleep } from './infra';
+import { rawConsume, rawPgInsert } from './limits';
+import { DoneResult, OutMessage, OutputWatcher, perSecond, produceAll, produceAtRate, toKafka, waitDone } from './pipeline';
+import { chartSvg, percentile, summariseCpuProfile, table } from './report';
+
+const SYNC_WORKER = resolve(__dirname, '../apps/sync-worker/src/main.js');
+const JOBS_WORKER = resolve(__dirname, '../apps/jobs-worker/src/main.js');
+
+function args() {
+  const a = process.argv.slice(2);
+  const num = (name: string, def: number) => {
+    const i = a.indexOf(`--${name}`);
+    if (i < 0) return def;
+    const n = Number(a[i + 1]);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number`);
+    return n;
+  };
+  const flag = (name: string) => a.includes(`--${name}`);
+  a.forEach((v, i) => {
+    if (v !== '--worker-env') return;
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(a[i + 1] ?? '');
+    if (!m) throw new Error('--worker-env needs KEY=VALUE');
+    extraWorkerEnv[m[1]] = m[2];
+  });
+  return {
+    events: num('events', 200_000),
+    courses: num('courses', 200),
+    users: num('users', 5_000),
+    naiveEvents: num('naive-events', 20_000),
+    rate: num('rate', 2_000),
+    latencySeconds: num('latency-seconds', 15),
+    recomputeEnrollments: num('recompute-enrollments', 100_000),
+    profile: flag('profile'),
+    skipNaive: flag('skip-naive'),
+    skipLatency: flag('skip-latency'),
+    skipRecompute: flag('skip-recompute'),
+    recomputeOnly: flag('recompute-only'),
+  };
+}
+
+const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const fmt = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const mb = (b?: number) => (b === undefined ? undefined : b / 1024 / 1024);
+
+interface PipelineResult {
+  runId: string;
+  events: number;
+  sliceSize: number;
+  done: DoneResult;
+  eventsPerSec: number;
+  peakRssBytes?: number;
+  /** CPU use during the run, in cores (CPU seconds / wall seconds). */
+  cpu?: { worker: number; bench: number; machineBusy: number; cores: number };
+  workerExitCode: number | null;
+}
+
+/** One isolated end-to-end run at saturation: worker up, produce everything, wait until done. */
+async function saturationRun(
+  label: string,
+  msgs: OutMessage[],
+  outDir: string,
+  overrides: Record<string, string>,
+  opts: { profile?: boolean; keep?: (res: RunResources) => Promise<void> } = {},
+): Promise<PipelineResult> {
+  const run = isolatedRun(overrides);
+  const res = new RunResources(run);
+  log(`${label}: run ${run.id}, ${msgs.length} events, INGEST_SLICE_SIZE=${run.config.ingestSliceSize}`);
+  await res.setUp();
+  const watcher = new OutputWatcher(res, false);
+  let worker: WorkerChild | undefined;
+  try {
+    // Rebind the messages to this run's topics.
+    const rebound = rebind(msgs, run.config.topics);
+    await watcher.start();
+    worker = new WorkerChild(SYNC_WORKER, run.env, { logFile: join(outDir, `worker-${label}.log`), cpuProfDir: opts.profile ? outDir : undefined });
+    await res.waitGroupStable(run.config.kafka.groupId);
+    const producer = res.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    let producing = true;
+    const cpu0 = { worker: worker.cpuSeconds() ?? 0, bench: process.cpuUsage(), machine: machineCpu() };
+    const startedAt = performance.now();
+    const produced = produceAll(producer, rebound).finally(() => (producing = false));
+    const [done] = await Promise.all([waitDone(res, watcher, startedAt, { producing: () => producing }), produced]);
+    await producer.disconnect();
+    const peakRssBytes = worker.peakRss();
+    const wall = (performance.now() - startedAt) / 1000;
+    const bench = process.cpuUsage(cpu0.bench);
+    const m1 = machineCpu();
+    const cpu = {
+      worker: ((worker.cpuSeconds() ?? 0) - cpu0.worker) / wall,
+      bench: (bench.user + bench.system) / 1e6 / wall,
+      machineBusy: (m1.busy - cpu0.machine.busy) / wall,
+      cores: (m1.total - cpu0.machine.total) / wall,
+    };
+    const eventsPerSec = msgs.length / (done.durationMs / 1000);
+    log(`${label}: ${fmt(eventsPerSec)} events/s, ${done.outputs} outputs in ${fmt(done.durationMs / 1000, 1)} s${done.timedOut ? ' (STALLED)' : ''}, peak RSS ${fmt(mb(peakRssBytes), 1)} MB; CPU cores busy: worker ${fmt(cpu.worker, 2)}, bench ${fmt(cpu.bench, 2)}, machine ${fmt(cpu.machineBusy, 2)} of ${fmt(cpu.cores, 1)}`);
+    await worker.stop();
+    if (opts.keep) await opts.keep(res);
+    return { runId: run.id, events: msgs.length, sliceSize: run.config.ingestSliceSize, done, eventsPerSec, peakRssBytes, cpu, workerExitCode: worker.exitCode };
+  } finally {
+    await worker?.stop();
+    await watcher.stop();
+    await res.tearDown();
+  }
+}
+
+function rebind(msgs: OutMessage[], topics: Record<string, unknown>): OutMessage[] {
+  // Messages are built for a template config; map each topic by its position in the name.
+  const byBase = new Map<string, string>();
+  for (const t of Object.values(topics)) if (typeof t === 'string') byBase.set(t.replace(/\.bench\..*$/, ''), t);
+  return msgs.map((m) => ({ ...m, topic: byBase.get(m.topic.replace(/\.bench\..*$/, '')) ?? m.topic }));
+}
+
+async function latencyRun(msgs: OutMessage[], rate: number, outDir: string) {
+  const run = isolatedRun();
+  const res = new RunResources(run);
+  log(`latency: run ${run.id}, ${msgs.length} events at ${rate}/s`);
+  await res.setUp();
+  const watcher = new OutputWatcher(res, true);
+  let worker: WorkerChild | undefined;
+  try {
+    const rebound = rebind(msgs, run.config.topics);
+    await watcher.start();
+    worker = new WorkerChild(SYNC_WORKER, run.env, { logFile: join(outDir, 'worker-latency.log') });
+    await res.waitGroupStable(run.config.kafka.groupId);
+    const producer = res.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const startedAt = performance.now();
+    const sentAt = await produceAtRate(producer, rebound, rate);
+    const offeredSeconds = (performance.now() - startedAt) / 1000;
+    const done = await waitDone(res, watcher, startedAt);
+    await producer.disconnect();
+    const peakRssBytes = worker.peakRss();
+    await worker.stop();
+    const lat: number[] = [];
+    rebound.forEach((m, i) => {
+      const at = watcher.causeArrival.get(m.id);
+      if (at !== undefined) lat.push(at - sentAt[i]);
+    });
+    lat.sort((a, b) => a - b);
+    const pct = { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN };
+    log(`latency: ${lat.length}/${msgs.length} inputs produced an output; p50 ${fmt(pct.p50)} ms, p95 ${fmt(pct.p95)} ms, p99 ${fmt(pct.p99)} ms`);
+    return { runId: run.id, offered: msgs.length, rate, offeredSeconds, matched: lat.length, outputs: done.outputs, ...pct, latencies: lat, peakRssBytes, timedOut: done.timedOut };
+  } finally {
+    await worker?.stop();
+    await watcher.stop();
+    await res.tearDown();
+  }
+}
+
+async function recomputeRun(enrollments: number, outDir: string): Promise<{ measured: boolean; reason?: string; seconds?: number; republished?: number; seedSeconds?: number }> {
+  if (!existsSync(JOBS_WORKER)) return { measured: false, reason: 'jobs worker not available (no dist/apps/jobs-worker/src/main.js)' };
+  const run = isolatedRun();
+  const res = new RunResources(run);
+  log(`recompute: run ${run.id}, ${enrollments} enrollments in one course`);
+  await res.setUp();
+  const watcher = new OutputWatcher(res, false);
+  let sync: WorkerChild | undefined;
+  let jobs: WorkerChild | undefined;
+  try {
+    await watcher.start();
+    jobs = new WorkerChild(JOBS_WORKER, run.env, { logFile: join(outDir, 'jobs-worker-recompute.log') });
+    sync = new WorkerChild(SYNC_WORKER, run.env, { logFile: join(outDir, 'worker-recompute.log') });
+    if (await jobs.waitExit(4000)) {
+      const tail = readFileSync(join(outDir, 'jobs-worker-recompute.log'), 'utf8').slice(-600);
+      return { measured: false, reason: `jobs worker not available (exited with ${jobs.exitCode} at boot: ${tail.trim().split('\n').at(-1)})` };
+    }
+    await res.waitGroupStable(run.config.kafka.groupId);
+    const tick = clock('2026-10-01T00:00:00.000Z');
+    let seq = 0;
+    const meta = () => ({ time: tick(), id: `rc-${++seq}`, source: '/bench' });
+    const seed = [
+      events.courseUpserted({ id: 1, name: 'Big course', slug: 'big', type: 'self-paced', privacy: 'open' }, meta()),
+      events.sectionUpserted(1, { id: 11, name: 'S1', position: 1 }, meta()),
+      events.sectionUpserted(1, { id: 12, name: 'S2', position: 2 }, meta()),
+      ...Array.from({ length: 8 }, (_, i) => events.lessonUpserted(1, { id: 101 + i, section_id: i < 4 ? 11 : 12, name: `Lesson ${i + 1}`, status: 'published', position: i + 1 }, meta())),
+    ];
+    for (let u = 1; u <= enrollments; u++) seed.push(events.membershipChanged({ course_id: 1, user_id: u, join_status: 'joined' }, meta()));
+    const producer = res.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const seedStart = performance.now();
+    let producing = true;
+    const produced = produceAll(producer, toKafka(run.config, seed)).finally(() => (producing = false));
+    const [seeded] = await Promise.all([waitDone(res, watcher, seedStart, { producing: () => producing, stallMs: 120_000 }), produced]);
+    const seedSeconds = seeded.durationMs / 1000;
+    log(`recompute: seeded ${enrollments} memberships (${seeded.outputs} outputs) in ${fmt(seedSeconds, 1)} s`);
+    if (seeded.timedOut) return { measured: false, reason: 'seeding stalled', seedSeconds };
+    // The course's structure events left a recompute request: the jobs worker must complete it.
+    const reqDeadline = performance.now() + 60_000;
+    while ((await res.pendingRecomputes()) > 0 && performance.now() < reqDeadline && !jobs.exited) await sleep(500);
+    const pending = await res.pendingRecomputes();
+    if (pending > 0) {
+      return { measured: false, reason: `jobs worker not available (${jobs.exited ? `exited with ${jobs.exitCode}` : `running, but ${pending} recompute request(s) not completed within 60 s`})`, seedSeconds };
+    }
+    await sleep(2500); // quiet after the initial recompute's outputs
+    const base = watcher.count;
+    const t0 = performance.now();
+    await produceAll(producer, toKafka(run.config, [events.lessonUpserted(1, { id: 109, section_id: 12, name: 'Lesson 9', status: 'published', position: 9 }, meta())]));
+    const limitMs = 300_000;
+    let lastCount = base;
+    let lastChange = performance.now();
+    while (watcher.count - base < enrollments && performance.now() - t0 < limitMs) {
+      await sleep(100);
+      if (watcher.count !== lastCount) {
+        lastCount = watcher.count;
+        lastChange = performance.now();
+      } else if (performance.now() - lastChange > 60_000) break;
+      if (jobs.exited) break;
+    }
+    await producer.disconnect();
+    const republished = watcher.count - base;
+    if (republished < enrollments) {
+      const why = jobs.exited ? `jobs worker exited with ${jobs.exitCode}` : `stopped after ${fmt((performance.now() - t0) / 1000, 1)} s`;
+      log(`recompute: only ${republished}/${enrollments} republished (${why})`);
+      return { measured: false, reason: `only ${republished} of ${enrollments} republished (${why})`, republished, seedSeconds };
+    }
+    const seconds = (watcher.lastAt - t0) / 1000;
+    log(`recompute: ${republished} republished in ${fmt(seconds, 1)} s`);
+    return { measured: true, seconds, republished, seedSeconds };
+  } finally {
+    await sync?.stop();
+    await jobs?.stop();
+    await watcher.stop();
+    await res.tearDown();
+  }
+}
+
+function machine(pgVersion: string) {
+  let kafka = 'unknown';
+  try {
+    const status = execSync('npm run infra:status --silent', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    kafka = /kafka: up on [^ ]+ \(([^,]+)/.exec(status)?.[1] ?? kafka;
+  } catch {
+    /* reported as unknown */
+  }
+  return { cores: cpus().length, cpu: cpus()[0]?.model, ramGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10, node: process.version, kafka, postgres: pgVersion };
+}
+
+async function main(): Promise<void> {
+  const o = args();
+  const ts = new Date().toISOString().replace(/[:.]/g, '-');
+  const outDir = resolve('bench-results', ts);
+  mkdirSync(outDir, { recursive: true });
+  log(`results in ${outDir}`);
+  if (o.recomputeOnly) {
+    const recompute = await recomputeRun(o.recomputeEnrollments, outDir);
+    writeFileSync(join(outDir, 'results.json'), JSON.stringify({ timestamp: new Date().toISOString(), options: o, machine: machine('n/a'), recompute }, null, 2));
+    console.log(recompute.measured ? `recompute: ${fmt(recompute.republished)} republished in ${fmt(recompute.seconds, 1)} s (target < 30 s: ${(recompute.seconds ?? Infinity) < 30 ? 'met' : 'MISSED'})` : `recompute: not measured (${recompute.reason})`);
+    return;
+  }
+  const template = isolatedRun().config; // only to build messages; rebound per run
+  const workload = (n: number) => toKafka(template, syntheticWorkload({ events: n, courses: o.courses, users: o.users, seed: 42 }));
+
+  // 1 + 3a + 5: saturation, then raw consumption of the same topics with the worker stopped.
+  const all = workload(o.events);
+  let raw: Awaited<ReturnType<typeof rawConsume>> | undefined;
+  const e2e = await saturationRun('e2e', all, outDir, {}, {
+    profile: o.profile,
+    keep: async (res) => {
+      log('raw consumption: new group, same topics, no-op eachBatch');
+      raw = await rawConsume(res, o.events);
+      log(`raw consumption: ${fmt(raw.perSec)} msgs/s (${raw.messages} in ${fmt(raw.ms / 1000, 2)} s)`);
+    },
+  });
+
+  // 3b: raw Postgres insert rate.
+  log('raw Postgres insert: unnest, 1000-row batches, one connection');
+  const pg = await rawPgInsert(BENCH_DATABASE_URL, Math.max(100_000, o.events));
+  log(`raw Postgres insert: ${fmt(pg.perSec)} rows/s`);
+  const { Client } = await import('pg');
+  const c = new Client({ connectionString: BENCH_DATABASE_URL });
+  await c.connect();
+  const pgVersion = ((await c.query('SHOW server_version')).rows[0].server_version as string).split(' ')[0];
+  await c.end();
+
+  // 2: latency at fixed offered load.
+  const latency = o.skipLatency ? undefined : await latencyRun(workload(Math.round(o.rate * o.latencySeconds)), o.rate, outDir);
+
+  // 4: naive baseline.
+  const naive = o.skipNaive ? undefined : await saturationRun('naive', workload(o.naiveEvents), outDir, { INGEST_SLICE_SIZE: '1' });
+
+  // 6: recompute fan-out.
+  const recompute = o.skipRecompute ? { measured: false, reason: 'skipped (--skip-recompute)' } : await recomputeRun(o.recomputeEnrollments, outDir);
+
+  const profile = o.profile ? summariseCpuProfile(outDir) : undefined;
+  const mach = machine(pgVersion);
+  const ratioNaive = naive ? e2e.eventsPerSec / naive.eventsPerSec : undefined;
+  const shareOfRaw = raw ? e2e.eventsPerSec / raw.perSec : undefined;
+  const rssMb = mb(e2e.peakRssBytes);
+  const targets = [
+    { name: 'e2e throughput ≥ 10,000 ev/s', met: e2e.eventsPerSec >= 10_000 && !e2e.done.timedOut },
+    { name: '≥ 20× naive (INGEST_SLICE_SIZE=1)', met: ratioNaive === undefined ? null : ratioNaive >= 20 },
+    { name: '≥ 50% of raw consumption', met: shareOfRaw === undefined ? null : shareOfRaw >= 0.5 },
+    { name: `p99 < 200 ms at ${o.rate} ev/s`, met: latency ? latency.p99 < 200 : null },
+    { name: 'worker peak RSS < 300 MB', met: rssMb === undefined ? null : rssMb < 300 },
+    { name: '100k recompute < 30 s', met: recompute.measured ? (recompute.seconds ?? Infinity) < 30 : null },
+  ];
+
+  const series = perSecond(e2e.done.samples);
+  const results = {
+    timestamp: new Date().toISOString(),
+    options: o,
+    workerEnv: extraWorkerEnv,
+    machine: mach,
+    e2e: { runId: e2e.runId, cpuCores: e2e.cpu, events: e2e.events, outputs: e2e.done.outputs, seconds: e2e.done.durationMs / 1000, eventsPerSec: e2e.eventsPerSec, stalled: e2e.done.timedOut, peakRssMb: rssMb, series },
+    rawConsumption: raw,
+    rawPostgresInsert: pg,
+    latency: latency && { ...latency, latencies: undefined, peakRssMb: mb(latency.peakRssBytes) },
+    naive: naive && { cpuCores: naive.cpu, events: naive.events, outputs: naive.done.outputs, seconds: naive.done.durationMs / 1000, eventsPerSec: naive.eventsPerSec, stalled: naive.done.timedOut, peakRssMb: mb(naive.peakRssBytes) },
+    ratioToNaive: ratioNaive,
+    shareOfRawConsumption: shareOfRaw,
+    recompute,
+    cpuProfile: profile,
+    targets,
+  };
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2));
+  writeFileSync(
+    join(outDir, 'chart.svg'),
+    chartSvg(series, latency?.latencies ?? [], { p50: latency?.p50 ?? NaN, p95: latency?.p95 ?? NaN, p99: latency?.p99 ?? NaN }, `${fmt(o.events)} events, ${o.courses} courses, ${fmt(o.users)} users`),
+  );
+
+  const mark = (m: boolean | null) => (m === null ? 'not measured' : m ? 'met' : 'MISSED');
+  console.log('');
+  console.log(`machine: ${mach.cores} cores (${mach.cpu}), ${mach.ramGiB} GiB RAM, Node ${mach.node}, Kafka ${mach.kafka}, Postgres ${mach.postgres}`);
+  console.log(
+    table([
+      ['measurement', 'value'],
+      ['e2e throughput (events/s)', fmt(e2e.eventsPerSec), `${fmt(e2e.events)} events → ${fmt(e2e.done.outputs)} outputs in ${fmt(e2e.done.durationMs / 1000, 1)} s${e2e.done.timedOut ? ' STALLED' : ''}`],
+      ['raw consumption (msgs/s)', fmt(raw?.perSec), shareOfRaw === undefined ? '' : `e2e = ${fmt(shareOfRaw * 100, 1)}% of raw`],
+      ['raw Postgres insert (rows/s)', fmt(pg.perSec), 'unnest, 1000-row batches, 1 connection'],
+      ['naive throughput (events/s)', fmt(naive?.eventsPerSec), naive ? `${fmt(naive.events)} events, INGEST_SLICE_SIZE=1; batched = ${fmt(ratioNaive, 1)}× naive` : 'skipped'],
+      [`latency p50 / p95 / p99 (ms)`, latency ? `${fmt(latency.p50)} / ${fmt(latency.p95)} / ${fmt(latency.p99)}` : 'n/a', latency ? `${o.rate} ev/s for ${o.latencySeconds} s; ${latency.matched} of ${latency.offered} inputs produced an output` : 'skipped'],
+      ['e2e CPU (cores busy)', fmt(e2e.cpu?.machineBusy, 2), `of ${fmt(e2e.cpu?.cores, 1)}: worker ${fmt(e2e.cpu?.worker, 2)}, bench process ${fmt(e2e.cpu?.bench, 2)}, rest (Postgres, Kafka) ${fmt((e2e.cpu?.machineBusy ?? 0) - (e2e.cpu?.worker ?? 0) - (e2e.cpu?.bench ?? 0), 2)}`],
+      ['worker peak RSS (MB)', fmt(rssMb, 1), 'VmHWM of the e2e worker'],
+      ['100k recompute (s)', recompute.measured ? fmt(recompute.seconds, 1) : 'n/a', recompute.measured ? `${fmt(recompute.republished)} republished` : `not measured (${recompute.reason})`],
+    ]),
+  );
+  console.log('');
+  console.log(table(targets.map((t) => [t.name, mark(t.met)])));
+  if (profile) {
+    console.log(`\ntop self time in the e2e worker (${profile.file}, ${fmt(profile.totalMs)} ms sampled):`);
+    console.log(table(profile.top.map((t) => [`${t.fn} ${t.where}`, `${fmt(t.ms)} ms`, `${t.pct}%`])));
+  }
+  console.log(`\nwrote ${join(outDir, 'results.json')} and ${join(outDir, 'chart.svg')}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
