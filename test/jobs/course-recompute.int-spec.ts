@@ -12,21 +12,13 @@ import { clock, events, InputMessage } from '@app/workload';
 import { JobsWorkerModule } from '../../apps/jobs-worker/src/jobs-worker.module';
 import { assertProcessorsRegistered } from '../../apps/jobs-worker/src/jobs-worker.lifecycle';
 import { RecomputeDispatcher } from '../../apps/jobs-worker/src/recompute/recompute-dispatcher';
+import { eventually } from '../support/eventually';
 import { isolatedConfig } from '../support/isolation';
 
 const COURSE = 42;
 const SECTION = 7;
 const USERS = [1, 2, 3];
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface OutboxRow {
   seq: string;

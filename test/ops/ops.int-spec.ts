@@ -19,6 +19,7 @@ import { decodeMessage } from '@app/contracts';
 import { JobsWorkerModule } from '../../apps/jobs-worker/src/jobs-worker.module';
 import { ReadApiModule } from '../../apps/read-api/src/read-api.module';
 import { main, progressLine } from '../../scripts/ops';
+import { eventually } from '../support/eventually';
 import { isolatedConfig } from '../support/isolation';
 import { createRunTopics, testKafka } from '../support/kafka';
 import { projectionFixture } from '../support/projection';
@@ -30,15 +31,6 @@ const COURSE = 42;
 const SECTION = 7;
 const USERS = [1, 2, 3];
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const seed = (at: () => string): InputMessage[] => [
   events.courseUpserted({ id: COURSE, name: 'Onboarding', slug: 'onboarding' }, { time: at(), id: 'course-42' }),

@@ -2,22 +2,11 @@ import { BadRequestException, Controller, Get, Inject, NotFoundException, Param,
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { ENROLLMENT_STATUSES } from '@app/contracts';
 import type { CourseEnrollment, EnrollmentStatus } from '@app/domain';
 import { enumList, intInRange, positiveInt, rawQuery, rfc3339, single } from '../http/params';
 import { CursorCodec } from './cursor';
 
-export const ENROLLMENT_STATUSES: readonly EnrollmentStatus[] = [
-  'withdrawn',
-  'unknown',
-  'assigned',
-  'passed',
-  'failed',
-  'completed',
-  'expired',
-  'overdue',
-  'in_progress',
-  'enrolled',
-];
 
 const RANGE_OPS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 type RangeOp = keyof typeof RANGE_OPS;
