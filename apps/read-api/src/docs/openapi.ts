@@ -1,7 +1,21 @@
+import { courseEnrollmentSchema, JsonSchema } from '@app/contracts';
+
 /**
- * The read API's OpenAPI 3.1 description, written by hand (`@nestjs/swagger` is not a dependency).
- * Keep it in step with the controllers; the integration suite checks every path is listed.
+ * The read API's OpenAPI 3.1 description. The CourseEnrollments shape (and what it references)
+ * is generated from the contracts lib's schema, the same one that validates published events
+ * and generates docs/asyncapi.yaml; paths and the community views are described here, and the
+ * integration suite checks every route is listed.
  */
+const CONTRACT_SCHEMAS: Record<string, JsonSchema> = {};
+courseEnrollmentSchema.json({
+  ref(name, build) {
+    if (!Object.hasOwn(CONTRACT_SCHEMAS, name)) {
+      CONTRACT_SCHEMAS[name] = {};
+      CONTRACT_SCHEMAS[name] = build();
+    }
+    return { $ref: `#/components/schemas/${name}` };
+  },
+});
 const nullable = (type: string, extra: object = {}) => ({ type: [type, 'null'], ...extra });
 const dateTime = { type: ['string', 'null'], format: 'date-time' };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -156,34 +170,7 @@ export const OPENAPI = {
         required: ['statusCode', 'error', 'message'],
         properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
       },
-      CourseEnrollments: {
-        type: 'object',
-        description: 'As defined in rules.md ("The CourseEnrollments object").',
-        properties: {
-          id: { type: 'string' },
-          user: { type: 'object', properties: { id: { type: 'string' }, name: nullable('string'), emails: { type: 'array', items: { type: 'object' } } } },
-          course: { type: 'object', properties: { id: { type: 'string' }, title: nullable('string') } },
-          status: { type: 'string', enum: ['withdrawn', 'unknown', 'assigned', 'passed', 'failed', 'completed', 'expired', 'overdue', 'in_progress', 'enrolled'] },
-          assigned_at: dateTime,
-          due_at: dateTime,
-          enrolled_at: dateTime,
-          started_at: dateTime,
-          last_activity_at: dateTime,
-          completed_at: dateTime,
-          progress_percent: { type: 'number' },
-          time_spent_seconds: nullable('integer'),
-          score: nullable('number'),
-          attempt_number: nullable('integer'),
-          attempts_count: nullable('integer'),
-          is_mandatory: { type: 'boolean' },
-          assigned_by: { oneOf: [{ type: 'null' }, { type: 'object', properties: { id: { type: 'string' }, name: nullable('string') } }] },
-          urls: { type: 'array', items: { type: 'object', properties: { url: { type: 'string' }, type: { const: 'course' } } } },
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
-          custom_fields: { type: 'object' },
-          remote_data: { type: 'object' },
-        },
-      },
+      ...CONTRACT_SCHEMAS,
       CourseUserDetail: {
         type: 'object',
         properties: {
