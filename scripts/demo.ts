@@ -120,7 +120,7 @@ const withoutUpdatedAt = (o: object) => {
 
 async function main(): Promise<number> {
   const kafka = createKafka(config, undefined, '-demo');
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
   const consumer = kafka.consumer({ groupId: `enrollment-sync-demo-${courseId}-${runTag}`, sessionTimeout: 10000, heartbeatInterval: 1000 });
   const last = new Map<string, CourseEnrollmentsEvent>();
   let received = 0;

@@ -186,7 +186,7 @@ describe('ops: queue dashboard, queue metrics and the ops CLI', () => {
     });
 
     it('replay --topic: re-reads the topic (already applied: all duplicates) to 100%', async () => {
-      const producer = testKafka(config).producer();
+      const producer = testKafka(config).producer({ idempotent: true });
       await producer.connect();
       try {
         const courses = seed(clock('2026-11-02T09:00:00.000Z')).filter((m) => m.topic === 'courses');

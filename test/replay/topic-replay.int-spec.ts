@@ -20,7 +20,8 @@ describe('replay of an input topic and of the dead-letter topic', () => {
     f = await projectionFixture();
     kafka = testKafka(f.config);
     dropTopics = await createRunTopics(f.config);
-    producer = kafka.producer();
+    // Idempotent: a retried send on a broker that is still settling must not write a message twice.
+    producer = kafka.producer({ idempotent: true });
     await producer.connect();
     replay = new TopicReplay(kafka, f.config.topics, (evts) => f.applier.apply(evts));
   });
@@ -56,7 +57,7 @@ describe('replay of an input topic and of the dead-letter topic', () => {
 
   it('replays the dead-letter topic after a fix, decoding each message as from its original topic', async () => {
     const fixed = events.membershipChanged({ course_id: 1, user_id: 5, join_status: 'invited' }, m());
-    const dlqProducer = kafka.producer();
+    const dlqProducer = kafka.producer({ idempotent: true });
     await dlqProducer.connect();
     await new DeadLetterPublisher(dlqProducer, f.config.topics.dlq).send([
       {
