@@ -81,8 +81,6 @@ export interface CourseEnrollmentsEvent extends CloudEvent<CourseEnrollmentsEven
   datacontenttype: 'application/json';
 }
 
-export const enrollmentId = (courseId: number, userId: number): string => `${courseId}:${userId}`;
-
 // ---------------------------------------------------------------------------------------------
 // Schemas (validate consumers' view in tests, and generate the AsyncAPI document)
 
