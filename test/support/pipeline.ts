@@ -26,7 +26,7 @@ import { Admin, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { CourseEnrollmentsEvent, decodeMessage, decodeOutputEvent } from '@app/contracts';
-import { DerivedEnrollment, Fact, foldFacts, jsonEqual } from '@app/domain';
+import { DerivedEnrollment, Fact, foldFacts } from '@app/domain';
 import {
   createDataSource,
   EnrollmentRepository,
@@ -36,7 +36,7 @@ import {
   RecomputeRequestRepository,
 } from '@app/persistence';
 import { CourseRecompute, EnrollmentProjector } from '@app/projection';
-import { InputMessage, rng } from '@app/workload';
+import { InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
 import { SyncWorkerModule } from '../../apps/sync-worker/src/sync-worker.module';
 import { isolatedConfig, TEST_DATABASE_URL } from './isolation';
 import { createRunTopics, testKafka } from './kafka';
@@ -131,34 +131,14 @@ export function envOf(config: AppConfig): Record<string, string> {
 
 export const SYNC_WORKER_DIST = join(__dirname, '..', '..', 'dist', 'apps', 'sync-worker', 'src', 'main.js');
 
-/** Canonical JSON (sorted keys) for readable diffs. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
-  );
-}
-
-function diffFields(actual: Record<string, unknown>, expected: Record<string, unknown>): string {
-  const keys = new Set([...Object.keys(actual), ...Object.keys(expected)]);
-  const out: string[] = [];
-  for (const k of keys) {
-    if (k === 'updated_at') continue;
-    if (!jsonEqual(actual[k], expected[k])) out.push(`${k}: got ${canonical(actual[k])}, want ${canonical(expected[k])}`);
-  }
-  return out.join('; ');
-}
-
-const withoutUpdatedAt = (o: object): Record<string, unknown> => {
-  const { updated_at: _u, ...rest } = o as Record<string, unknown>;
-  return rest;
-};
-
 export class Pipeline {
   readonly kafka: Kafka;
   /** Every message produced so far, in production order (duplicates included). */
   readonly produced: RawInput[] = [];
   /** Output events per key, in arrival order. */
   readonly outputs = new Map<string, CollectedOutput[]>();
+  /** The same events folded for the checks: version sequences and the last event per key. */
+  readonly published = new PublishedLog();
   /** Output messages that did not decode against the contract. */
   readonly badOutputs: { key: string; error: string }[] = [];
   readonly deadLetters: CollectedDeadLetter[] = [];
@@ -231,6 +211,7 @@ export class Pipeline {
           const list = this.outputs.get(key) ?? [];
           list.push({ key, partition, offset: message.offset, event });
           this.outputs.set(key, list);
+          this.published.add(key, event);
         } catch (err) {
           this.badOutputs.push({ key, error: (err as Error).message });
         }
@@ -428,13 +409,6 @@ export class Pipeline {
   // ---------------------------------------------------------------------------------------------
   // Then
 
-  /** The last published event per key. */
-  lastEvents(): Map<string, CourseEnrollmentsEvent> {
-    const out = new Map<string, CourseEnrollmentsEvent>();
-    for (const [key, list] of this.outputs) out.set(key, list[list.length - 1].event);
-    return out;
-  }
-
   /** Facts of every produced message that decodes (poison is skipped). */
   producedFacts(messages: readonly RawInput[] = this.produced): Fact[] {
     const facts: Fact[] = [];
@@ -456,86 +430,28 @@ export class Pipeline {
   }
 
   /**
-   * Compares the last published event per key and the `enrollments` rows with `foldFacts` of the
-   * produced messages. Returns one line per mismatch ([] = equal). `updated_at` is ignored.
+   * The `enrollments` rows equal `foldFacts` of everything produced, and the last published
+   * event per key equals its row. One line per mismatch ([] = equal).
    */
-  async oracle(messages: readonly RawInput[] = this.produced): Promise<string[]> {
-    const expected = this.expected(messages);
-    const last = this.lastEvents();
-    const rows = new Map<string, { version: number; deleted: boolean; state: Record<string, unknown> }>(
-      (await this.ds.query(`SELECT id, version, deleted, state FROM enrollments`)).map((r: { id: string; version: number; deleted: boolean; state: Record<string, unknown> }) => [r.id, r]),
+  async oracle(): Promise<string[]> {
+    const rows = new Map<string, ProjectionRow>(
+      (await this.ds.query(`SELECT id, version, deleted, state FROM enrollments`)).map((r: ProjectionRow) => [r.id, r]),
     );
-    const problems: string[] = [];
-    for (const [id, d] of expected) {
-      if (!d.exists) continue;
-      const ev = last.get(id);
-      const row = rows.get(id);
-      const want = d.enrollment as unknown as Record<string, unknown>;
-      if (d.deleted) {
-        // Published then deleted → last event is `deleted`; never published → nothing at all.
-        if (ev && ev.type !== 'lms.course_enrollment.deleted') problems.push(`${id}: expected deleted, last event is ${ev.type} v${ev.data.version}`);
-        if (ev && !jsonEqual(withoutUpdatedAt(ev.data.course_enrollment), want)) {
-          problems.push(`${id}: deleted event differs: ${diffFields(ev.data.course_enrollment as never, want)}`);
-        }
-        if (!row) problems.push(`${id}: no enrollments row`);
-        else if (!row.deleted) problems.push(`${id}: enrollments row not marked deleted`);
-        continue;
-      }
-      if (!ev) {
-        problems.push(`${id}: never published (expected status ${d.enrollment.status})`);
-        continue;
-      }
-      if (ev.type === 'lms.course_enrollment.deleted') problems.push(`${id}: last event is deleted, expected live`);
-      const got = ev.data.course_enrollment as unknown as Record<string, unknown>;
-      if (!jsonEqual(withoutUpdatedAt(got), want)) problems.push(`${id}: last event v${ev.data.version} differs: ${diffFields(got, want)}`);
-      if (!row) problems.push(`${id}: no enrollments row`);
-      else {
-        if (row.deleted) problems.push(`${id}: enrollments row marked deleted`);
-        if (row.version !== ev.data.version) problems.push(`${id}: row version ${row.version} ≠ last published ${ev.data.version}`);
-        if (!jsonEqual(withoutUpdatedAt(row.state), want)) problems.push(`${id}: enrollments.state differs: ${diffFields(row.state, want)}`);
-      }
-    }
-    for (const id of last.keys()) if (!expected.has(id)) problems.push(`${id}: published but the oracle has no such enrollment`);
-    for (const b of this.badOutputs) problems.push(`${b.key}: output breaks the contract: ${b.error}`);
-    return problems;
+    return [
+      ...projectionProblems(this.expected(), rows),
+      ...publishedProblems(rows, this.published.last),
+      ...this.badOutputs.map((b) => `${b.key}: output breaks the contract: ${b.error}`),
+    ];
   }
 
-  /**
-   * Per key: versions 1..n in order; a version seen again must be the exact same event (a
-   * re-send: same id), never a gap and never an older version after a newer one. `created` only
-   * as v1 or right after a `deleted`. Returns one line per problem.
-   */
+  /** Per-key version sequences of the output (see versionProblems). */
   versionsGapless(): string[] {
-    const problems: string[] = [];
-    for (const [key, list] of this.outputs) {
-      const byVersion = new Map<number, CourseEnrollmentsEvent>();
-      let max = 0;
-      for (const { event } of list) {
-        const v = event.data.version;
-        if (event.data.course_enrollment.id !== key) problems.push(`${key}: v${v} carries enrollment ${event.data.course_enrollment.id}`);
-        if (v === max + 1) {
-          const prev = byVersion.get(max);
-          const created = event.type === 'lms.course_enrollment.created';
-          const afterDelete = prev === undefined || prev.type === 'lms.course_enrollment.deleted';
-          if (created !== afterDelete) problems.push(`${key}: v${v} is ${event.type} after ${prev?.type ?? 'nothing'}`);
-          byVersion.set(v, event);
-          max = v;
-        } else if (v <= max) {
-          const first = byVersion.get(v)!;
-          if (first.id !== event.id || !jsonEqual(first.data, event.data)) problems.push(`${key}: v${v} seen twice with different content`);
-        } else {
-          problems.push(`${key}: gap: v${v} after v${max}`);
-        }
-      }
-    }
-    return problems;
+    return versionProblems(this.published.versions);
   }
 
   /** Number of re-sent (duplicate) output events seen; at-least-once allows some after crashes. */
   resentOutputs(): number {
-    let n = 0;
-    for (const list of this.outputs.values()) n += list.length - new Set(list.map((o) => o.event.data.version)).size;
-    return n;
+    return this.published.resent();
   }
 
   /**

@@ -1,2 +1,3 @@
 export * from './input-events';
 export * from './synthetic';
+export * from './verification';

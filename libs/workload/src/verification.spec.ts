@@ -1,0 +1,90 @@
+import { buildOutputEvent, CourseEnrollmentsEvent, EXAMPLE_COURSE_ENROLLMENT, OutputEventType } from '@app/contracts';
+import type { DerivedEnrollment } from '@app/domain';
+import { projectionProblems, ProjectionRow, PublishedLog, publishedProblems, versionProblems } from './verification';
+
+const ID = EXAMPLE_COURSE_ENROLLMENT.id;
+const { updated_at: _u, ...derivedState } = EXAMPLE_COURSE_ENROLLMENT;
+
+function event(version: number, type: OutputEventType, overrides: Partial<typeof EXAMPLE_COURSE_ENROLLMENT> = {}, id = `e${version}`): CourseEnrollmentsEvent {
+  return buildOutputEvent({
+    id,
+    time: '2026-11-20T10:15:31.004Z',
+    type,
+    version,
+    changedFields: [],
+    cause: { job: 'test' },
+    courseEnrollment: { ...EXAMPLE_COURSE_ENROLLMENT, ...overrides },
+  });
+}
+
+function given(...events: CourseEnrollmentsEvent[]): PublishedLog {
+  const log = new PublishedLog();
+  for (const e of events) log.add(e.data.course_enrollment.id, e);
+  return log;
+}
+
+const fold = (deleted = false, state: object = derivedState) =>
+  new Map([[ID, { exists: true, deleted, enrollment: state } as unknown as DerivedEnrollment]]);
+const rowOf = (version: number, deleted = false, state: object = EXAMPLE_COURSE_ENROLLMENT): Map<string, ProjectionRow> =>
+  new Map([[ID, { id: ID, version, deleted, state: state as Record<string, unknown> }]]);
+
+describe('versionProblems', () => {
+  it('accepts created, updates, deleted, created again, and an identical re-send', () => {
+    const log = given(event(1, 'created'), event(2, 'updated'), event(2, 'updated'), event(3, 'deleted'), event(4, 'created'));
+    expect(versionProblems(log.versions)).toEqual([]);
+    expect(log.resent()).toBe(1);
+  });
+
+  it.each([
+    ['a gap', [event(1, 'created'), event(3, 'updated')], /gap: v3 after v1/],
+    ['an older version after a newer one, with other content', [event(1, 'created'), event(2, 'updated'), event(1, 'created', {}, 'other')], /v1 seen twice/],
+    ['updated as the first event', [event(1, 'updated')], /v1 is lms.course_enrollment.updated after nothing/],
+    ['created twice without a delete', [event(1, 'created'), event(2, 'created')], /v2 is lms.course_enrollment.created after lms.course_enrollment.created/],
+    ['a re-send whose data changed', [event(1, 'created'), event(1, 'created', { status: 'withdrawn' })], /v1 seen twice with different content/],
+  ])('reports %s', (_what, events, problem) => {
+    expect(versionProblems(given(...events).versions)).toEqual([expect.stringMatching(problem)]);
+  });
+
+  it('reports an event keyed by another enrollment', () => {
+    const log = new PublishedLog();
+    log.add('other-key', event(1, 'created'));
+    expect(versionProblems(log.versions)).toEqual([expect.stringMatching(/other-key: v1 carries enrollment/)]);
+  });
+});
+
+describe('projectionProblems', () => {
+  it('accepts rows equal to the fold, updated_at aside', () => {
+    expect(projectionProblems(fold(), rowOf(3))).toEqual([]);
+  });
+
+  it.each([
+    ['a missing row', fold(), new Map<string, ProjectionRow>(), /no enrollments row/],
+    ['a row the fold does not have', new Map(), rowOf(1), /row the fold does not have/],
+    ['a different field', fold(), rowOf(1, false, { ...EXAMPLE_COURSE_ENROLLMENT, status: 'withdrawn' }), /state differs from the fold: status: got "withdrawn"/],
+    ['a live row the fold deleted', fold(true), rowOf(1), /is not marked deleted, the fold says deleted/],
+  ])('reports %s', (_what, expected, rows, problem) => {
+    expect(projectionProblems(expected, rows)).toEqual([expect.stringMatching(problem)]);
+  });
+});
+
+describe('publishedProblems', () => {
+  it('accepts a last event equal to its row, and no event for a row never published', () => {
+    expect(publishedProblems(rowOf(2), given(event(1, 'created'), event(2, 'updated')).last)).toEqual([]);
+    expect(publishedProblems(rowOf(0, true), new Map())).toEqual([]);
+  });
+
+  it('takes the highest version as the last event even when a re-send arrives after it', () => {
+    expect(publishedProblems(rowOf(2), given(event(1, 'created'), event(2, 'updated'), event(1, 'created')).last)).toEqual([]);
+  });
+
+  it.each([
+    ['a version behind the row', rowOf(3), given(event(1, 'created'), event(2, 'updated')), /last published v2, row at version 3/],
+    ['a row never published', rowOf(1), given(), /never published/],
+    ['an event for a row never published', rowOf(0, true), given(event(1, 'created')), /never published \(version 0\) but v1/],
+    ['a live last event for a deleted row', rowOf(1, true), given(event(1, 'created')), /row is deleted/],
+    ['a different updated_at', rowOf(1), given(event(1, 'created', { updated_at: '2026-01-01T00:00:00.000Z' })), /differs from the row: updated_at/],
+    ['an event without a row', new Map<string, ProjectionRow>(), given(event(1, 'created')), /published but there is no enrollments row/],
+  ])('reports %s', (_what, rows, log, problem) => {
+    expect(publishedProblems(rows, log.last)).toEqual([expect.stringMatching(problem)]);
+  });
+});
