@@ -80,13 +80,15 @@ export async function restartPostgres(databaseUrl: string): Promise<string> {
 export async function stopRedis(redisUrl: string): Promise<string> {
   const custom = process.env.DRILL_REDIS_STOP;
   if (custom) return `${custom}: ${((await must('DRILL_REDIS_STOP', custom)).ms / 1000).toFixed(1)} s`;
-  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Errors are expected here (the server goes away); the outcome is read from the probes below.
+  const quietClient = (url: string) => new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null }).on('error', () => undefined);
+  const client = quietClient(redisUrl);
   await client.connect();
   // SHUTDOWN closes the connection instead of answering.
   await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
   client.disconnect();
   for (let i = 0; i < 50; i++) {
-    const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = quietClient(redisUrl);
     const up = await probe.connect().then(() => true, () => false);
     probe.disconnect();
     if (!up) return 'SHUTDOWN NOSAVE (data dropped)';
