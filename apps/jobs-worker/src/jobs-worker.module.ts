@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
-import { BullMqJobQueue, JOB_QUEUE } from '@app/jobs';
+import { BullMqJobQueue, DEADLINE_SWEEP_EVERY_MS, JOB_QUEUE } from '@app/jobs';
 import { KafkaModule } from '@app/messaging';
 import { LoggingModule, METRICS_PORT, MetricsEndpoint, MetricsModule } from '@app/observability';
 import { PersistenceModule } from '@app/persistence';
 import { ProjectionModule } from '@app/projection';
 import { JobsWorkerLifecycle } from './jobs-worker.lifecycle';
-import { OperationProcessors } from './operations/operation-processors';
+import { OperationProcessors, SWEEP_SCHEDULE_REFRESH_MS } from './operations/operation-processors';
 import { CourseRecomputeProcessor } from './recompute/course-recompute.processor';
 import { RecomputeDispatcher } from './recompute/recompute-dispatcher';
 
@@ -15,6 +15,8 @@ import { RecomputeDispatcher } from './recompute/recompute-dispatcher';
   providers: [
     { provide: JOB_QUEUE, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new BullMqJobQueue(c) },
     { provide: METRICS_PORT, inject: [APP_CONFIG], useFactory: (c: AppConfig) => c.metricsPorts.jobsWorker },
+    // A schedule lost with Redis's data is back within one sweep interval.
+    { provide: SWEEP_SCHEDULE_REFRESH_MS, useValue: DEADLINE_SWEEP_EVERY_MS },
     MetricsEndpoint,
     RecomputeDispatcher,
     OperationProcessors,
