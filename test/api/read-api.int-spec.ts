@@ -10,16 +10,8 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '@app/config';
 import { decodeMessage, InputEvent } from '@app/contracts';
 import type { CourseEnrollment } from '@app/domain';
-import {
-  createDataSource,
-  EnrollmentRepository,
-  FactRepository,
-  migrateUp,
-  OutboxRepository,
-  ProcessedEventsRepository,
-  RecomputeRequestRepository,
-} from '@app/persistence';
-import { EnrollmentProjector, InputApplier } from '@app/projection';
+import { createDataSource, migrateUp } from '@app/persistence';
+import { createProjection, InputApplier } from '@app/projection';
 import { clock, events, InputMessage } from '@app/workload';
 import { ReadApiModule } from '../../apps/read-api/src/read-api.module';
 import { CursorCodec } from '../../apps/read-api/src/unified/cursor';
@@ -100,16 +92,7 @@ describe('read API on a real Postgres', () => {
   beforeAll(async () => {
     ds = await createDataSource(config.database).initialize();
     await migrateUp(ds, config.database.schema);
-    const facts = new FactRepository();
-    const enrollments = new EnrollmentRepository();
-    applier = new InputApplier(
-      ds,
-      new ProcessedEventsRepository(),
-      facts,
-      enrollments,
-      new RecomputeRequestRepository(),
-      new EnrollmentProjector(facts, enrollments, new OutboxRepository(), config.courseUrlTemplate),
-    );
+    applier = createProjection(ds, config.courseUrlTemplate).applier;
 
     // Structure first (course-wide recompute is not running here), then people, then progress.
     await apply([

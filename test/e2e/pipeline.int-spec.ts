@@ -8,7 +8,7 @@
  * the drill fails (never skips) when the build is missing.
  */
 import { clock, events, InputMessage, syntheticWorkload } from '@app/workload';
-import { Pipeline, RawInput, startPipeline, SYNC_WORKER_DIST } from '../support/pipeline';
+import { Pipeline, RawInput, startPipeline } from '../support/pipeline';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -27,15 +27,8 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { CourseEnrollmentsEvent, decodeMessage, decodeOutputEvent } from '@app/contracts';
 import { DerivedEnrollment, Fact, foldFacts } from '@app/domain';
-import {
-  createDataSource,
-  EnrollmentRepository,
-  FactRepository,
-  migrateUp,
-  OutboxRepository,
-  RecomputeRequestRepository,
-} from '@app/persistence';
-import { CourseRecompute, EnrollmentProjector } from '@app/projection';
+import { createDataSource, migrateUp, RecomputeRequestRepository } from '@app/persistence';
+import { CourseRecompute, createProjection } from '@app/projection';
 import { InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
 import { SyncWorkerModule } from '../../apps/sync-worker/src/sync-worker.module';
 import { isolatedConfig, TEST_DATABASE_URL } from './isolation';
@@ -167,13 +160,7 @@ export class Pipeline {
     private readonly opts: PipelineOptions,
   ) {
     this.kafka = testKafka(config);
-    const enrollments = new EnrollmentRepository();
-    this.recomputer = new CourseRecompute(
-      ds,
-      enrollments,
-      this.requests,
-      new EnrollmentProjector(new FactRepository(), enrollments, new OutboxRepository(), config.courseUrlTemplate),
-    );
+    this.recomputer = createProjection(ds, config.courseUrlTemplate).recompute;
   }
 
   /** Who runs course recomputes: the option, else $E2E_RECOMPUTE, else 'jobs-worker'. */

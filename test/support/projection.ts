@@ -1,15 +1,7 @@
 import { DataSource } from 'typeorm';
 import { decodeMessage, InputEvent } from '@app/contracts';
-import {
-  createDataSource,
-  EnrollmentRepository,
-  FactRepository,
-  migrateUp,
-  OutboxRepository,
-  ProcessedEventsRepository,
-  RecomputeRequestRepository,
-} from '@app/persistence';
-import { CourseRecompute, DeadlineSweep, EnrollmentProjector, InputApplier, Outcome, Rebuild } from '@app/projection';
+import { createDataSource, migrateUp } from '@app/persistence';
+import { createProjection, Outcome } from '@app/projection';
 import type { InputMessage } from '@app/workload';
 import { isolatedConfig } from './isolation';
 
@@ -30,11 +22,7 @@ export async function projectionFixture(overrides: Record<string, string> = {}) 
   const config = isolatedConfig(overrides);
   const ds: DataSource = await createDataSource(config.database).initialize();
   await migrateUp(ds, config.database.schema);
-  const facts = new FactRepository();
-  const enrollments = new EnrollmentRepository();
-  const recomputes = new RecomputeRequestRepository();
-  const projector = new EnrollmentProjector(facts, enrollments, new OutboxRepository(), config.courseUrlTemplate);
-  const applier = new InputApplier(ds, new ProcessedEventsRepository(), facts, enrollments, recomputes, projector);
+  const { applier, recompute, sweep, rebuild } = createProjection(ds, config.courseUrlTemplate);
 
   const decode = (messages: InputMessage[]): InputEvent[] =>
     messages.map((m) => {
@@ -49,9 +37,9 @@ export async function projectionFixture(overrides: Record<string, string> = {}) 
   return {
     config,
     ds,
-    recompute: new CourseRecompute(ds, enrollments, recomputes, projector),
-    sweep: new DeadlineSweep(ds, enrollments, projector),
-    rebuild: new Rebuild(ds, projector),
+    recompute,
+    sweep,
+    rebuild,
     applier,
     async apply(...messages: InputMessage[]): Promise<Outcome[]> {
       return (await applier.apply(decode(messages))).outcomes;

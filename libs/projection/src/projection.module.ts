@@ -9,51 +9,38 @@ import {
   RecomputeRequestRepository,
 } from '@app/persistence';
 import { CourseRecompute } from './course-recompute';
+import { createProjection, Projection } from './create-projection';
 import { DeadlineSweep } from './deadline-sweep';
-import { Rebuild } from './rebuild';
 import { EnrollmentProjector } from './enrollment-projector';
 import { InputApplier } from './input-applier';
+import { Rebuild } from './rebuild';
 
-const repositories = [
-  FactRepository,
-  EnrollmentRepository,
-  OutboxRepository,
-  ProcessedEventsRepository,
-  RecomputeRequestRepository,
+const PROJECTION = Symbol('PROJECTION');
+
+/** Each part of `createProjection`'s graph as a provider of its own class. */
+const parts: [abstract new (...args: never[]) => unknown, keyof Projection][] = [
+  [FactRepository, 'facts'],
+  [EnrollmentRepository, 'enrollments'],
+  [OutboxRepository, 'outbox'],
+  [ProcessedEventsRepository, 'processed'],
+  [RecomputeRequestRepository, 'recomputeRequests'],
+  [EnrollmentProjector, 'projector'],
+  [InputApplier, 'applier'],
+  [CourseRecompute, 'recompute'],
+  [DeadlineSweep, 'sweep'],
+  [Rebuild, 'rebuild'],
 ];
 
 @Global()
 @Module({
   providers: [
-    ...repositories.map((r) => ({ provide: r, useFactory: () => new r() })),
     {
-      provide: EnrollmentProjector,
-      inject: [FactRepository, EnrollmentRepository, OutboxRepository, APP_CONFIG],
-      useFactory: (f: FactRepository, e: EnrollmentRepository, o: OutboxRepository, c: AppConfig) =>
-        new EnrollmentProjector(f, e, o, c.courseUrlTemplate),
+      provide: PROJECTION,
+      inject: [DataSource, APP_CONFIG],
+      useFactory: (ds: DataSource, config: AppConfig) => createProjection(ds, config.courseUrlTemplate),
     },
-    {
-      provide: InputApplier,
-      inject: [DataSource, ProcessedEventsRepository, FactRepository, EnrollmentRepository, RecomputeRequestRepository, EnrollmentProjector],
-      useFactory: (...deps: ConstructorParameters<typeof InputApplier>) => new InputApplier(...deps),
-    },
-    {
-      provide: CourseRecompute,
-      inject: [DataSource, EnrollmentRepository, RecomputeRequestRepository, EnrollmentProjector],
-      useFactory: (ds: DataSource, e: EnrollmentRepository, r: RecomputeRequestRepository, p: EnrollmentProjector) =>
-        new CourseRecompute(ds, e, r, p),
-    },
-    {
-      provide: DeadlineSweep,
-      inject: [DataSource, EnrollmentRepository, EnrollmentProjector],
-      useFactory: (ds: DataSource, e: EnrollmentRepository, p: EnrollmentProjector) => new DeadlineSweep(ds, e, p),
-    },
-    {
-      provide: Rebuild,
-      inject: [DataSource, EnrollmentProjector],
-      useFactory: (ds: DataSource, p: EnrollmentProjector) => new Rebuild(ds, p),
-    },
+    ...parts.map(([cls, key]) => ({ provide: cls, inject: [PROJECTION], useFactory: (p: Projection) => p[key] })),
   ],
-  exports: [...repositories, EnrollmentProjector, InputApplier, CourseRecompute, DeadlineSweep, Rebuild],
+  exports: parts.map(([cls]) => cls),
 })
 export class ProjectionModule {}

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ENROLLMENT_STATUSES } from '@app/contracts';
-import type { CourseEnrollment, EnrollmentStatus } from '@app/domain';
+import type { CourseEnrollment } from '@app/domain';
 import { enumList, intInRange, positiveInt, rawQuery, rfc3339, single } from '../http/params';
 import { CursorCodec } from './cursor';
 

@@ -1,0 +1,52 @@
+import type { DataSource } from 'typeorm';
+import {
+  EnrollmentRepository,
+  FactRepository,
+  OutboxRepository,
+  ProcessedEventsRepository,
+  RecomputeRequestRepository,
+} from '@app/persistence';
+import { CourseRecompute } from './course-recompute';
+import { DeadlineSweep } from './deadline-sweep';
+import { EnrollmentProjector } from './enrollment-projector';
+import { InputApplier } from './input-applier';
+import { Rebuild } from './rebuild';
+
+/** The projection's use cases and the repositories they share, wired once. */
+export interface Projection {
+  facts: FactRepository;
+  enrollments: EnrollmentRepository;
+  outbox: OutboxRepository;
+  processed: ProcessedEventsRepository;
+  recomputeRequests: RecomputeRequestRepository;
+  projector: EnrollmentProjector;
+  applier: InputApplier;
+  recompute: CourseRecompute;
+  sweep: DeadlineSweep;
+  rebuild: Rebuild;
+}
+
+/**
+ * The one place the object graph is built: the Nest module provides its parts, and tests and
+ * tools outside Nest call it directly, so they run exactly what the workers run.
+ */
+export function createProjection(ds: DataSource, courseUrlTemplate: string): Projection {
+  const facts = new FactRepository();
+  const enrollments = new EnrollmentRepository();
+  const outbox = new OutboxRepository();
+  const processed = new ProcessedEventsRepository();
+  const recomputeRequests = new RecomputeRequestRepository();
+  const projector = new EnrollmentProjector(facts, enrollments, outbox, courseUrlTemplate);
+  return {
+    facts,
+    enrollments,
+    outbox,
+    processed,
+    recomputeRequests,
+    projector,
+    applier: new InputApplier(ds, processed, facts, enrollments, recomputeRequests, projector),
+    recompute: new CourseRecompute(ds, enrollments, recomputeRequests, projector),
+    sweep: new DeadlineSweep(ds, enrollments, projector),
+    rebuild: new Rebuild(ds, projector),
+  };
+}
