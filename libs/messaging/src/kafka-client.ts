@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, LogEntry } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, LogEntry, Producer, ProducerConfig, RetryOptions } from 'kafkajs';
 import type { AppConfig } from '@app/config';
 
 export interface LogSink {
@@ -18,12 +18,35 @@ const LEVELS: Record<string, KafkaLogLevel> = {
   silent: KafkaLogLevel.NOTHING,
 };
 
+/** Retries of every client (admin, consumers, plain producers) unless it sets its own. */
+export const CLIENT_RETRY = { initialRetryTime: 300, retries: 10 } as const satisfies RetryOptions;
+
+/**
+ * Retries of idempotent producers: retriable errors are retried without a limit (backoff as
+ * for every client, capped by kafkajs's maxRetryTime); non-retriable ones still fail at once.
+ * kafkajs 2.2.4 warns "Limiting retries for the idempotent producer may invalidate EoS
+ * guarantees" whenever an idempotent producer's `retries` is below Number.MAX_SAFE_INTEGER
+ * (it clamps nothing). `Kafka.producer()` always merges the client-wide retry into the
+ * producer's, so kafkajs's own idempotent default (MAX_SAFE_INTEGER) never applied and these
+ * producers gave up after CLIENT_RETRY's 10 attempts. Retrying on the same producer keeps its id
+ * and sequence numbers, so the broker drops a batch that did land before the retry.
+ */
+export const IDEMPOTENT_PRODUCER_RETRY = { ...CLIENT_RETRY, retries: Number.MAX_SAFE_INTEGER } as const satisfies RetryOptions;
+
+/** A kafkajs client whose idempotent producers get IDEMPOTENT_PRODUCER_RETRY (a producer's own `retry` wins). */
+class ServiceKafka extends Kafka {
+  override producer(config: ProducerConfig = {}): Producer {
+    if (!config.idempotent) return super.producer(config);
+    return super.producer({ ...config, retry: { ...IDEMPOTENT_PRODUCER_RETRY, ...config.retry } });
+  }
+}
+
 /** kafkajs client whose logs go through the service's structured logger. */
 export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = ''): Kafka {
   // Producers key by enrollment id with the v2 default partitioner; the warning about the
   // pre-v2 default is noise for a service that never used it.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
-  return new Kafka({
+  return new ServiceKafka({
     clientId: `${config.kafka.clientId}${clientSuffix}`,
     brokers: config.kafka.brokers,
     logLevel: LEVELS[config.logLevel] ?? KafkaLogLevel.WARN,
@@ -36,7 +59,7 @@ export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = ''
       else if (entry.level === KafkaLogLevel.INFO) sink.info(fields, message);
       else sink.debug(fields, message);
     },
-    retry: { initialRetryTime: 300, retries: 10 },
+    retry: { ...CLIENT_RETRY },
   });
 }
 
