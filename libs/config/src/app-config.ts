@@ -20,6 +20,7 @@ export interface AppConfig {
   metricsPorts: { syncWorker: number; jobsWorker: number };
   courseUrlTemplate: string;
   ingestSliceSize: number;
+  ingestConcurrency: number;
   outboxPollMs: number;
   shutdownTimeoutMs: number;
 }
@@ -46,6 +47,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsPorts: { syncWorker: c.SYNC_WORKER_METRICS_PORT, jobsWorker: c.JOBS_WORKER_METRICS_PORT },
     courseUrlTemplate: c.COURSE_URL_TEMPLATE,
     ingestSliceSize: c.INGEST_SLICE_SIZE,
+    ingestConcurrency: c.INGEST_CONCURRENCY,
     outboxPollMs: c.OUTBOX_POLL_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };

@@ -113,6 +113,7 @@ export const ENV_SCHEMA = {
   JOBS_WORKER_METRICS_PORT: { default: '9465', doc: 'port of the jobs worker\'s /metrics (0 = any free port)', parse: int(0, 65535) },
   COURSE_URL_TEMPLATE: { default: '', doc: 'course URL with {id} and/or {slug}; empty = urls: []', parse: template },
   INGEST_SLICE_SIZE: { default: '500', doc: 'input messages applied per Postgres transaction (1 = one transaction per message)', parse: int(1, 10000) },
+  INGEST_CONCURRENCY: { default: '4', doc: 'input partitions applied at the same time, each in its own transaction (needs as many pool connections)', parse: int(1, 100) },
   OUTBOX_POLL_MS: { default: '1000', doc: 'relay fallback poll when no NOTIFY arrives', parse: int(10, 60000) },
   SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'how long a process drains on SIGTERM before it exits anyway', parse: int(0, 600000) },
 } satisfies Record<string, Setting<unknown>>;

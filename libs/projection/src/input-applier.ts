@@ -44,6 +44,8 @@ export class InputApplier {
       const toStore = [...firstSeen.values()].filter((e) => fresh.has(eventKey(e)));
 
       const stored = await this.facts.store(tx, toStore.map((e) => e.fact));
+      // Before the enrollments of changed users are looked up (see EnrollmentRepository.lock).
+      await this.enrollments.lockOwners(tx, [...stored.changedUsers.keys()], [...stored.changedCourses.keys()]);
       await this.recompute.request(tx, stored.changedCourses);
 
       const targets: ProjectionTarget[] = [...stored.enrollments.values()].map((t) => ({

@@ -9,6 +9,12 @@ import { InputApplier } from '@app/projection';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Postgres deadlock_detected / serialization_failure: transient, the transaction was rolled back. */
+export const isLockConflict = (err: unknown): boolean => {
+  const code = (err as { code?: unknown; driverError?: { code?: unknown } } | null)?.code ?? (err as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  return code === '40P01' || code === '40001';
+};
+
 /**
  * Consumes the four input topics in batches. Each slice of a batch is decoded at the edge
  * (bad messages become dead letters), applied in one Postgres transaction, its dead letters
@@ -43,6 +49,9 @@ export class InputConsumer {
     await consumer.connect();
     await consumer.subscribe({ topics: inputTopics(this.config), fromBeginning: true });
     await consumer.run({
+      // Partitions are applied side by side, each slice in its own transaction; writers of the
+      // same enrollment serialise on its advisory lock in the projector.
+      partitionsConsumedConcurrently: this.config.ingestConcurrency,
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: (payload) => this.onBatch(consumer, payload),
@@ -110,8 +119,16 @@ export class InputConsumer {
         return true;
       } catch (err) {
         this.metrics.retries.inc({ stage: 'apply' });
-        this.logger.error({ err, attempt, topic: p.batch.topic, partition: p.batch.partition }, 'slice failed; retrying');
-        await sleep(Math.min(200 * 2 ** attempt, 5000));
+        const where = { attempt, topic: p.batch.topic, partition: p.batch.partition };
+        if (isLockConflict(err)) {
+          // Another slice applied at the same time won the lock: the transaction rolled back
+          // whole, so running it again is safe. Expected under concurrency, not an outage.
+          this.logger.warn({ ...where, code: (err as { code?: string }).code }, 'slice lost a lock conflict; retrying');
+          await sleep(10 + Math.floor(Math.random() * 40 * Math.min(attempt + 1, 10)));
+        } else {
+          this.logger.error({ err, ...where }, 'slice failed; retrying');
+          await sleep(Math.min(200 * 2 ** attempt, 5000));
+        }
         if (!p.isRunning() || p.isStale()) return false;
         await p.heartbeat(); // throws on a rebalance: kafkajs then re-fetches from the committed offset
       }

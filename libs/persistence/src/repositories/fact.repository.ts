@@ -11,7 +11,7 @@ import type {
   UserFact,
 } from '@app/domain';
 import { latestBy } from '@app/domain';
-import { eventKey } from './processed-events.repository';
+import { byEventId, eventKey } from './processed-events.repository';
 import { json, Sql } from './sql';
 
 export interface EnrollmentKey {
@@ -29,6 +29,8 @@ export interface StoredFacts {
   /** Enrollments touched by a membership, progress or grade fact. */
   enrollments: Map<string, EnrollmentKey & { cause: FactMeta }>;
 }
+
+const ERASURE_LOCK = 'enrollment-sync:erasure-scrub';
 
 type Register = {
   table: string;
@@ -139,6 +141,7 @@ export class FactRepository {
 
   private async insertMemberships(sql: Sql, facts: MembershipFact[]): Promise<void> {
     if (facts.length === 0) return;
+    facts = [...facts].sort((a, b) => byEventId(a.meta, b.meta)); // lock order, see byEventId
     await sql.query(
       `INSERT INTO membership_facts (source, id, fact_time, fact_type, course_id, user_id, join_status, actor, assignment, custom_fields)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::jsonb[], $9::jsonb[], $10::jsonb[])
@@ -157,6 +160,7 @@ export class FactRepository {
 
   private async insertProgress(sql: Sql, facts: ProgressFact[]): Promise<void> {
     if (facts.length === 0) return;
+    facts = [...facts].sort((a, b) => byEventId(a.meta, b.meta)); // lock order, see byEventId
     await sql.query(
       `INSERT INTO progress_facts (source, id, fact_time, fact_type, course_id, user_id, lesson_id, completed, time_spent_seconds)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[], $9::bigint[])
@@ -174,6 +178,7 @@ export class FactRepository {
 
   private async insertGrades(sql: Sql, facts: GradeFact[]): Promise<void> {
     if (facts.length === 0) return;
+    facts = [...facts].sort((a, b) => byEventId(a.meta, b.meta)); // lock order, see byEventId
     await sql.query(
       `INSERT INTO grade_facts (source, id, fact_time, fact_type, course_id, user_id, attempt_number, score, passed)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::numeric[], $9::boolean[])
@@ -195,6 +200,12 @@ export class FactRepository {
    * removed when the user is erased, and kept out of facts that arrive afterwards.
    */
   private async scrubErasedNames(sql: Sql, erased: number[], newMemberships: boolean): Promise<void> {
+    // Slices are applied concurrently: an erasure and new memberships naming the erased user as
+    // actor must not each miss the other's uncommitted rows. An erasure takes this lock
+    // exclusively and a membership slice shares it, both until commit, so whichever scrubs
+    // second sees what the other committed.
+    if (erased.length > 0) await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [ERASURE_LOCK]);
+    else if (newMemberships) await sql.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))`, [ERASURE_LOCK]);
     if (erased.length > 0) {
       await sql.query(
         `UPDATE course_facts SET course = jsonb_set(course, '{created_by}', 'null')
