@@ -22,7 +22,7 @@ export async function projectionFixture(overrides: Record<string, string> = {}) 
   const config = isolatedConfig(overrides);
   const ds: DataSource = await createDataSource(config.database).initialize();
   await migrateUp(ds, config.database.schema);
-  const { applier, recompute, sweep, rebuild } = createProjection(ds, config.courseUrlTemplate);
+  const { applier, recompute, sweep, rebuild, recomputeRequests } = createProjection(ds, config.courseUrlTemplate);
 
   const decode = (messages: InputMessage[]): InputEvent[] =>
     messages.map((m) => {
@@ -41,6 +41,9 @@ export async function projectionFixture(overrides: Record<string, string> = {}) 
     sweep,
     rebuild,
     applier,
+    decode,
+    /** Course recomputes requested and not yet run. */
+    pendingRecomputes: () => recomputeRequests.pending(ds),
     async apply(...messages: InputMessage[]): Promise<Outcome[]> {
       return (await applier.apply(decode(messages))).outcomes;
     },
