@@ -44,8 +44,9 @@ export class InputApplier {
       const toStore = [...firstSeen.values()].filter((e) => fresh.has(eventKey(e)));
 
       const stored = await this.facts.store(tx, toStore.map((e) => e.fact));
-      // Before the enrollments of changed users are looked up (see EnrollmentRepository.lock).
-      await this.enrollments.lockOwners(tx, [...stored.changedUsers.keys()], [...stored.changedCourses.keys()]);
+      // Before the enrollments of changed users are looked up (see EnrollmentRepository.lockOwners).
+      await this.enrollments.lockOwners(tx, [...stored.changedUsers.keys()], [...stored.changedCourses.keys()], 'exclusive');
+      await this.enrollments.lockOwners(tx, stored.newMemberships.map((k) => k.userId), stored.newMemberships.map((k) => k.courseId), 'shared');
       await this.recompute.request(tx, stored.changedCourses);
 
       const targets: ProjectionTarget[] = [...stored.enrollments.values()].map((t) => ({

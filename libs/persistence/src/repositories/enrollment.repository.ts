@@ -31,36 +31,32 @@ export class EnrollmentRepository {
    * recompute fan-out, the deadline sweep) for the rest of the transaction. Locks are taken in
    * one sorted order, so two writers never wait on each other in a cycle. Facts must be read
    * after this returns, so the derivation sees every fact committed before the lock was granted.
-   *
-   * First it shares the locks of the enrollments' users and courses (see `lockOwners`): a slice
-   * that changes a user or a course holds them exclusively, so a derivation either sees that
-   * change or runs before it commits, and then the changer finds this enrollment.
    */
   async lock(sql: Sql, keys: readonly EnrollmentKey[]): Promise<void> {
     if (keys.length === 0) return;
-    const owners = ownerLockKeys(keys.map((k) => k.userId), keys.map((k) => k.courseId));
     await sql.query(
-      `SELECT count(CASE WHEN shared THEN pg_advisory_xact_lock_shared(h) ELSE pg_advisory_xact_lock(h) END) FROM (
-         SELECT DISTINCT true AS shared, hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k
-         UNION ALL
-         SELECT DISTINCT false, hashtextextended(k, 0) FROM unnest($2::text[]) AS k
-         ORDER BY 1 DESC, 2
+      `SELECT count(pg_advisory_xact_lock(h)) FROM (
+         SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1
        ) s`,
-      [owners, keys.map((k) => `${k.courseId}:${k.userId}`)],
+      [keys.map((k) => `${k.courseId}:${k.userId}`)],
     );
   }
 
   /**
-   * Taken exclusively, for the rest of the transaction, by a slice that changed these users'
-   * profiles or these courses' structure, before it looks up the enrollments to re-derive (and
-   * before it commits a recompute request). Without it, an enrollment created at the same time
-   * by another slice could be derived from the old profile or structure and missed by the
-   * change's own re-derivation. Hashed into buckets to bound the number of locks held.
+   * Locks of users and courses (hashed into buckets to bound the number of locks), for the rest
+   * of the transaction, taken before `lock`. A slice that changed users' profiles or courses'
+   * structure takes them exclusively before it looks up the enrollments to re-derive (and
+   * before it commits a recompute request); a slice that stores new memberships shares them
+   * for those memberships' users and courses before deriving. So a new enrollment is either
+   * derived from the new profile or structure, or committed before the change looks up its
+   * enrollments and re-derived there. (Enrollments that already exist are found by the change
+   * and serialised by `lock`.)
    */
-  async lockOwners(sql: Sql, userIds: readonly number[], courseIds: readonly number[]): Promise<void> {
+  async lockOwners(sql: Sql, userIds: readonly number[], courseIds: readonly number[], mode: 'shared' | 'exclusive'): Promise<void> {
     if (userIds.length === 0 && courseIds.length === 0) return;
+    const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
     await sql.query(
-      `SELECT count(pg_advisory_xact_lock(h)) FROM (
+      `SELECT count(${fn}(h)) FROM (
          SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1
        ) s`,
       [ownerLockKeys(userIds, courseIds)],

@@ -28,6 +28,8 @@ export interface StoredFacts {
   changedUsers: Map<number, FactMeta>;
   /** Enrollments touched by a membership, progress or grade fact. */
   enrollments: Map<string, EnrollmentKey & { cause: FactMeta }>;
+  /** Enrollments with a membership fact in this batch (the ones a derivation may create). */
+  newMemberships: EnrollmentKey[];
 }
 
 const ERASURE_LOCK = 'enrollment-sync:erasure-scrub';
@@ -60,7 +62,7 @@ interface RegisterRow {
  */
 export class FactRepository {
   async store(sql: Sql, facts: readonly Fact[]): Promise<StoredFacts> {
-    const out: StoredFacts = { applied: new Set(), changedCourses: new Map(), changedUsers: new Map(), enrollments: new Map() };
+    const out: StoredFacts = { applied: new Set(), changedCourses: new Map(), changedUsers: new Map(), enrollments: new Map(), newMemberships: [] };
     const byKind = <K extends Fact['kind']>(kind: K) => facts.filter((f): f is Extract<Fact, { kind: K }> => f.kind === kind);
 
     const courses = byKind('course');
@@ -101,6 +103,7 @@ export class FactRepository {
     const progress = byKind('progress');
     const grades = byKind('grade');
     await this.insertMemberships(sql, memberships);
+    out.newMemberships = memberships.map((f) => ({ courseId: f.courseId, userId: f.userId }));
     await this.insertProgress(sql, progress);
     await this.insertGrades(sql, grades);
     for (const f of [...memberships, ...progress, ...grades]) {
