@@ -98,7 +98,10 @@ interface PhaseResult {
   fault: string;
   detail: string;
   injectedAt: string;
-  recoveredIn: string;
+  /** How long injecting the fault took (a restart, the outage, the series of kills). */
+  lasted: string;
+  /** From the end of the load to the last output event: the catch-up. */
+  settled: string;
   checks: Check[];
   error?: string;
 }
@@ -168,6 +171,7 @@ async function main(): Promise<number> {
       log(`  injecting: ${fault.label}`);
       let detail = '';
       let error: string | undefined;
+      const faultStart = performance.now();
       try {
         detail = await fault.inject();
       } catch (err) {
@@ -177,14 +181,15 @@ async function main(): Promise<number> {
       log(`  ${error ? `fault could not be injected: ${error}` : detail}`);
       await sleep(Math.max(0, opts.phaseSeconds * 1000 - (performance.now() - phaseStart)));
       await load.stop();
+      const loadOff = performance.now();
       log(`  load off (${load.sent.toLocaleString('en-US')} sent so far, ${load.failedSends} failed sends retried${load.lastError ? `, last error: ${load.lastError}` : ''}); waiting until quiet`);
       const quiet = await waitQuiet(res, opts.quietTimeoutSeconds * 1000);
-      const recoveredIn = quiet.ok ? secs(quiet.at - faultOver) : `not quiet after ${opts.quietTimeoutSeconds} s`;
-      log(`  ${quiet.ok ? `quiet ${recoveredIn} after the fault ended` : `NOT QUIET: ${quiet.pending}`}; checking`);
+      const settled = quiet.ok ? secs(Math.max(0, quiet.at - loadOff)) : `not quiet after ${opts.quietTimeoutSeconds} s`;
+      log(`  ${quiet.ok ? `settled ${settled} after the load stopped` : `NOT QUIET: ${quiet.pending}`}; checking`);
       const checks = await verify(res.kafka, res.ds, run.config, load);
       if (!quiet.ok) checks.unshift({ name: 'quiet', ok: false, summary: 'not quiet', problems: [quiet.pending] });
       for (const c of checks) log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.summary}${c.ok ? '' : `\n        ${c.problems.join('\n        ')}`}`);
-      results.push({ fault: fault.label, detail, injectedAt, recoveredIn, checks, error });
+      results.push({ fault: fault.label, detail, injectedAt, lasted: secs(faultOver - faultStart), settled, checks, error });
     }
   } finally {
     await workers.stop();
@@ -235,11 +240,12 @@ async function waitQuiet(res: RunResources, timeoutMs: number): Promise<{ ok: bo
 
 function printTable(results: PhaseResult[], unexpected: string[]): void {
   const names = [...new Set(results.flatMap((r) => r.checks.map((c) => c.name)))];
-  const head = ['fault', 'injected at', 'quiet after', ...names];
+  const head = ['fault', 'injected at', 'lasted', 'settled after load', ...names];
   const rows = results.map((r) => [
     r.fault,
     r.error ? 'NOT INJECTED' : r.injectedAt,
-    r.recoveredIn,
+    r.lasted,
+    r.settled,
     ...names.map((n) => {
       const c = r.checks.find((x) => x.name === n);
       return c ? `${c.ok ? 'ok' : 'FAIL'}: ${c.summary}` : '';
