@@ -36,8 +36,8 @@ export function runCommand(cmd: string | string[], env: NodeJS.ProcessEnv = proc
 
 export class FaultError extends Error {}
 
-async function must(what: string, cmd: string | string[]): Promise<CommandResult> {
-  const r = await runCommand(cmd);
+async function must(what: string, cmd: string | string[], env?: NodeJS.ProcessEnv): Promise<CommandResult> {
+  const r = await runCommand(cmd, env);
   if (!r.ok) throw new FaultError(`${what} failed: ${r.output.split('\n').slice(-5).join(' | ')}`);
   return r;
 }
@@ -46,12 +46,17 @@ async function must(what: string, cmd: string | string[]): Promise<CommandResult
 export async function restartKafka(): Promise<string> {
   const custom = process.env.DRILL_KAFKA_RESTART;
   if (custom) return `${custom}: ${((await must('DRILL_KAFKA_RESTART', custom)).ms / 1000).toFixed(1)} s`;
-  const down = await must('infra.mjs down', [process.execPath, INFRA, 'down']);
+  // Restart the version that is running (`down` alone would stop every broker it started).
+  const status = await runCommand([process.execPath, INFRA, 'status']);
+  const version = /kafka: up on \S+ \((\d+\.\d+\.\d+), pid/.exec(status.output)?.[1];
+  if (!version) throw new FaultError(`no broker started by scripts/infra.mjs answers, so the drill cannot restart it (set DRILL_KAFKA_RESTART)`);
+  const env = { ...process.env, KAFKA_VERSION: version };
+  const down = await must('infra.mjs down', [process.execPath, INFRA, 'down'], env);
   if (!/stopped pid/.test(down.output)) {
     throw new FaultError(`the broker was not started by scripts/infra.mjs, so the drill cannot restart it (set DRILL_KAFKA_RESTART): ${down.output.split('\n')[0]}`);
   }
-  const up = await must('infra.mjs up', [process.execPath, INFRA, 'up']);
-  return `stopped (SIGTERM) and started again, away ${((down.ms + up.ms) / 1000).toFixed(1)} s`;
+  const up = await must('infra.mjs up', [process.execPath, INFRA, 'up'], env);
+  return `${version} stopped (SIGTERM) and started again, away ${((down.ms + up.ms) / 1000).toFixed(1)} s`;
 }
 
 /** The local cluster serving `databaseUrl`'s port, from pg_lsclusters ("15 main 5432 online …"). */
