@@ -5,8 +5,8 @@
  * courses, when they are applied side by side round after round (retrying lock conflicts as the
  * consumer does), then the projection equals the fold of everything applied, the outbox's last
  * event per key equals its row, and versions stay gapless. The interleavings are up to Postgres,
- * so this is a convergence check, not a replay of one particular race; the fault drill
- * (docs/drills.md) runs the same checks on the whole pipeline under load.
+ * so that is a convergence check; the first test replays the one race the fault drill caught
+ * (docs/drills.md), holding a lock from the test to force the interleaving.
  */
 import { foldFacts } from '@app/domain';
 import { clock, events, InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
@@ -50,6 +50,43 @@ describe('concurrent slices', () => {
     applied.push(...structure);
   });
   afterAll(async () => f?.close());
+
+  it('derives a new enrollment from a profile changed at the same time (the race the drill caught)', async () => {
+    // User 900 is enrolled in course 2; a profile change and a first membership in course 1 race.
+    const enrolled = events.membershipChanged({ course_id: 2, user_id: 900, join_status: 'joined' }, m());
+    await f.apply(enrolled);
+    const profile = events.userUpserted({ id: 900, username: 'ada', real_name: 'Ada L.', emails: [] }, m());
+    const joined = events.membershipChanged({ course_id: 1, user_id: 900, join_status: 'joined' }, m());
+
+    // Hold the profile slice after it looked up the user's enrollments (it found 2:900 and waits
+    // for that enrollment's lock), so the membership slice runs while the profile is uncommitted.
+    const holder = f.ds.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, ['2:900']);
+    const waiting = async () => Number((await f.ds.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`))[0].n);
+    const until = async (cond: () => Promise<boolean>) => {
+      for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      const profileApplied = f.apply(profile);
+      await until(async () => (await waiting()) === 1);
+      let membershipDone = false;
+      const membershipApplied = f.apply(joined).finally(() => (membershipDone = true));
+      // Either the membership slice finishes (nothing orders it after the profile) or it waits
+      // for the profile slice's lock on user 900.
+      await until(async () => membershipDone || (await waiting()) === 2);
+      await holder.commitTransaction();
+      await Promise.all([profileApplied, membershipApplied]);
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+    }
+    applied.push(enrolled, profile, joined);
+
+    const [row] = await f.ds.query(`SELECT state FROM enrollments WHERE id = '1:900'`);
+    expect(row.state.user).toEqual({ id: '900', name: 'Ada L.', emails: [] });
+  });
 
   it('converges to the fold when membership, progress, profile and structure slices overlap', async () => {
     const rand = rng(7);
