@@ -310,6 +310,42 @@ describe('read API on a real Postgres', () => {
       await expectError(`/unified/lms/course-enrollments/${C2}:30`, 404);
       expect((await walk('user_id=30'))).toEqual([]);
     });
+
+    it('holds back what a still-open writer could land behind, so resuming from the last updated_at misses nothing', async () => {
+      const [a, b] = (await liveIds()).slice(0, 2);
+      // Stamps updated_at (column and state, as the projector does) with the database clock.
+      const touch = (runner: { query: (sql: string, params: unknown[]) => Promise<unknown> }, id: string) =>
+        runner.query(
+          `WITH t AS (SELECT date_trunc('milliseconds', clock_timestamp()) AS ts)
+           UPDATE enrollments SET updated_at = t.ts,
+             state = jsonb_set(state, '{updated_at}', to_jsonb(to_char(t.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+           FROM t WHERE id = $1`,
+          [id],
+        );
+      const writer = ds.createQueryRunner();
+      await writer.connect();
+      try {
+        // (Past the horizon's one-second clock-skew margin for what earlier tests wrote.)
+        await new Promise((r) => setTimeout(r, 1100));
+        // Given a writer that stamped enrollment a and has not committed, and b changed after it,
+        await writer.startTransaction();
+        await touch(writer, a);
+        await new Promise((r) => setTimeout(r, 20));
+        await touch(ds, b);
+        // when a client walks, then resumes from the last updated_at it saw once the writer commits,
+        const first = await walk('limit=5');
+        const lastSeen = first.map((e) => e.updated_at).sort().at(-1)!;
+        await writer.commitTransaction();
+        const resumed = await walk(`updated_at[gt]=${encodeURIComponent(lastSeen)}&limit=5`);
+        // then it has seen both changes (without the horizon, b's later stamp hides a).
+        expect(first.map((e) => e.id)).not.toContain(b);
+        expect(resumed.map((e) => e.id)).toEqual(expect.arrayContaining([a, b]));
+        expect(await walk('limit=1000')).toHaveLength((await liveIds()).length);
+      } finally {
+        if (writer.isTransactionActive) await writer.rollbackTransaction();
+        await writer.release();
+      }
+    });
   });
 
   describe('community course views', () => {

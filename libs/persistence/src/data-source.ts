@@ -7,6 +7,12 @@ import { MIGRATIONS } from './migrations';
  * projection's hot path is batch upserts that an ORM's unit of work would only slow down.
  * TypeORM owns connections, transactions and migrations.
  */
+/**
+ * `application_name` of the service's connections: the schema first, then who. The read API
+ * finds the write transactions open in its own schema by it (see CourseEnrollmentsController).
+ */
+export const applicationNameOf = (schema: string, who: string): string => `${schema}/${who}`.slice(0, 63);
+
 export function createDataSource(db: AppConfig['database'], opts: { applicationName?: string } = {}): DataSource {
   return new DataSource({
     type: 'postgres',
@@ -19,7 +25,7 @@ export function createDataSource(db: AppConfig['database'], opts: { applicationN
     migrationsTransactionMode: 'each',
     poolSize: db.poolSize,
     parseInt8: true,
-    applicationName: opts.applicationName ?? 'enrollment-sync',
+    applicationName: applicationNameOf(db.schema, opts.applicationName ?? 'enrollment-sync'),
     // Every unqualified name resolves in the service's own schema, so tests can isolate
     // themselves in a throwaway schema of the shared database.
     extra: { options: `-c search_path=${db.schema}` },

@@ -79,6 +79,9 @@ export const OPENAPI = {
     '/unified/lms/course-enrollments': {
       get: {
         summary: 'List CourseEnrollments, ordered by (updated_at, id), with an opaque cursor',
+        description:
+          'Walking every page returns each matching enrollment once when nothing changes meanwhile; one that changes during the walk may come again later, and none is skipped. ' +
+          'Rows a still-open write could land behind are held back until it ends, so a client that resumes from the last updated_at it saw (updated_at[gt]) misses nothing.',
         parameters: [
           intParam('course_id', 'only this course'),
           intParam('user_id', 'only this user'),

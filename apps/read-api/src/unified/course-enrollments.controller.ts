@@ -9,6 +9,19 @@ import { CursorCodec } from './cursor';
 
 
 const RANGE_OPS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+
+/**
+ * Writers stamp `updated_at` before they commit, so a row can become visible behind a position
+ * that a walk (or a client resuming from the last `updated_at` it saw) has already passed. A page
+ * therefore stops short of the oldest write transaction still open in this schema, less a second
+ * for clock skew between the workers and the database: what that transaction commits, and rows
+ * stamped after it began, come on a later page or walk instead of being skipped. With no writer
+ * open there is no limit. Writers are found by `application_name` (applicationNameOf), which
+ * needs the API to connect as the workers' role or one with pg_read_all_stats.
+ */
+const WRITE_HORIZON = `SELECT min(xact_start) - interval '1 second' AS h FROM pg_stat_activity
+  WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+    AND split_part(application_name, '/', 1) = current_schema()`;
 type RangeOp = keyof typeof RANGE_OPS;
 
 export interface CourseEnrollmentsPage {
@@ -63,8 +76,9 @@ export class CourseEnrollmentsController {
     if (after) where.push(`(updated_at, id) > (${p(after.u)}::timestamptz, ${p(after.i)}::text)`);
 
     const rows: { id: string; u: string; state: CourseEnrollment }[] = await this.ds.query(
-      `SELECT id, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS u, state
-       FROM enrollments WHERE ${where.join(' AND ')}
+      `WITH horizon AS (${WRITE_HORIZON})
+       SELECT id, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS u, state
+       FROM enrollments, horizon WHERE ${where.join(' AND ')} AND (horizon.h IS NULL OR updated_at < horizon.h)
        ORDER BY updated_at, id LIMIT ${p(limit + 1)}::int`,
       params,
     );
