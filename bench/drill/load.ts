@@ -84,10 +84,14 @@ export class LoadProducer {
   }
 
   /** Stops offering new events and waits until everything offered has been sent. */
-  async stop(): Promise<void> {
+  async stop(timeoutMs = 600_000): Promise<void> {
     this.active = false;
     await this.loop;
-    while (this.backlog.length > 0) await this.flush();
+    const deadline = performance.now() + timeoutMs;
+    while (this.backlog.length > 0) {
+      if (performance.now() > deadline) throw new Error(`${this.backlog.length} messages still unsent after ${timeoutMs / 1000} s: ${this.lastError}`);
+      await this.flush();
+    }
   }
 
   async disconnect(): Promise<void> {
