@@ -1,18 +1,16 @@
 import { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { Queue } from 'bullmq';
 import type { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG } from '@app/config';
 import { decodeMessage, InputEvent } from '@app/contracts';
 import { BullMqJobQueue, courseRecomputeJobId, JOB_QUEUE, JobQueuePort, jobId, QUEUES, queueOptions } from '@app/jobs';
 import { createDataSource, migrateUp, RecomputeRequestRepository } from '@app/persistence';
 import { InputApplier } from '@app/projection';
 import { clock, events, InputMessage } from '@app/workload';
-import { JobsWorkerModule } from '../../apps/jobs-worker/src/jobs-worker.module';
 import { assertProcessorsRegistered } from '../../apps/jobs-worker/src/jobs-worker.lifecycle';
 import { RecomputeDispatcher } from '../../apps/jobs-worker/src/recompute/recompute-dispatcher';
 import { eventually } from '../support/eventually';
+import { compileJobsWorker } from '../support/jobs-worker';
 import { isolatedConfig } from '../support/isolation';
 
 const COURSE = 42;
@@ -55,15 +53,7 @@ describe('course recompute: durable request → BullMQ job → re-derived enroll
     events.lessonUpserted(COURSE, { id, section_id: SECTION, name: `Lesson ${id}`, status: 'published', position }, { time: at(), id: `lesson-${id}-${at()}` });
 
   beforeAll(async () => {
-    const migrator = await createDataSource(config.database).initialize();
-    await migrateUp(migrator, config.database.schema);
-    await migrator.destroy();
-
-    const moduleRef = await Test.createTestingModule({ imports: [JobsWorkerModule] })
-      .overrideProvider(APP_CONFIG)
-      .useValue(config)
-      .compile();
-    app = moduleRef;
+    app = await compileJobsWorker(config);
     await app.init();
     ds = app.get(DataSource);
     applier = app.get(InputApplier);

@@ -1,13 +1,11 @@
 import { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { Job, Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { APP_CONFIG } from '@app/config';
 import { BullMqJobQueue, DEADLINE_SWEEP_EVERY_MS, DEADLINE_SWEEP_SCHEDULER_ID, JOB_QUEUE, QUEUES, queueOptions } from '@app/jobs';
-import { createDataSource, migrateUp } from '@app/persistence';
-import { JobsWorkerModule } from '../../apps/jobs-worker/src/jobs-worker.module';
+import { createDataSource } from '@app/persistence';
 import { SWEEP_SCHEDULE_REFRESH_MS } from '../../apps/jobs-worker/src/operations/operation-processors';
 import { eventually } from '../support/eventually';
+import { compileJobsWorker } from '../support/jobs-worker';
 import { isolatedConfig } from '../support/isolation';
 
 /**
@@ -47,17 +45,7 @@ describe('deadline sweep schedule: comes back after Redis loses its data', () =>
   };
 
   beforeAll(async () => {
-    const migrator = await createDataSource(config.database).initialize();
-    await migrateUp(migrator, config.database.schema);
-    await migrator.destroy();
-
-    const moduleRef = await Test.createTestingModule({ imports: [JobsWorkerModule] })
-      .overrideProvider(APP_CONFIG)
-      .useValue(config)
-      .overrideProvider(SWEEP_SCHEDULE_REFRESH_MS)
-      .useValue(200)
-      .compile();
-    app = moduleRef;
+    app = await compileJobsWorker(config, (b) => b.overrideProvider(SWEEP_SCHEDULE_REFRESH_MS).useValue(200));
 
     const producer = app.get<BullMqJobQueue>(JOB_QUEUE).queue('deadlineSweep');
     const upsert = producer.upsertJobScheduler.bind(producer);
