@@ -9,8 +9,8 @@
  * (docs/drills.md), holding a lock from the test to force the interleaving.
  */
 import { foldFacts } from '@app/domain';
+import { isLockConflict } from '@app/persistence';
 import { clock, events, InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
-import { isLockConflict } from '../../apps/sync-worker/src/ingestion/input-consumer';
 import { projectionFixture } from '../support/projection';
 
 const COURSES = [1, 2, 3];

@@ -7,7 +7,6 @@ import type { CourseEnrollment } from '@app/domain';
 import { enumList, intInRange, positiveInt, rawQuery, rfc3339, single } from '../http/params';
 import { CursorCodec } from './cursor';
 
-
 const RANGE_OPS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
 /**

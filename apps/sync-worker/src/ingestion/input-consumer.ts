@@ -5,15 +5,10 @@ import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { decodeMessage, InputEvent } from '@app/contracts';
 import { DeadLetter, DeadLetterPublisher } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
+import { isLockConflict } from '@app/persistence';
 import { InputApplier } from '@app/projection';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Postgres deadlock_detected / serialization_failure: transient, the transaction was rolled back. */
-export const isLockConflict = (err: unknown): boolean => {
-  const code = (err as { code?: unknown; driverError?: { code?: unknown } } | null)?.code ?? (err as { driverError?: { code?: unknown } } | null)?.driverError?.code;
-  return code === '40P01' || code === '40001';
-};
 
 /**
  * Consumes the four input topics in batches. Each slice of a batch is decoded at the edge
@@ -49,8 +44,8 @@ export class InputConsumer {
     await consumer.connect();
     await consumer.subscribe({ topics: inputTopics(this.config), fromBeginning: true });
     await consumer.run({
-      // Partitions are applied side by side, each slice in its own transaction; writers of the
-      // same enrollment serialise on its advisory lock in the projector.
+      // Partitions are applied side by side, each slice in its own transaction; the lock
+      // protocol that keeps overlapping slices equal to a serial run is in docs/architecture.md.
       partitionsConsumedConcurrently: this.config.ingestConcurrency,
       autoCommit: false,
       eachBatchAutoResolve: false,
