@@ -130,8 +130,6 @@ export class Pipeline {
   readonly produced: RawInput[] = [];
   /** Output events per key, in arrival order. */
   readonly outputs = new Map<string, CollectedOutput[]>();
-  /** The same events folded for the checks: version sequences and the last event per key. */
-  readonly published = new PublishedLog();
   /** Output messages that did not decode against the contract. */
   readonly badOutputs: { key: string; error: string }[] = [];
   readonly deadLetters: CollectedDeadLetter[] = [];
@@ -198,7 +196,6 @@ export class Pipeline {
           const list = this.outputs.get(key) ?? [];
           list.push({ key, partition, offset: message.offset, event });
           this.outputs.set(key, list);
-          this.published.add(key, event);
         } catch (err) {
           this.badOutputs.push({ key, error: (err as Error).message });
         }
@@ -396,6 +393,13 @@ export class Pipeline {
   // ---------------------------------------------------------------------------------------------
   // Then
 
+  /** The collected output folded for the checks: version sequences and the last event per key. */
+  published(): PublishedLog {
+    const log = new PublishedLog();
+    for (const [key, list] of this.outputs) for (const o of list) log.add(key, o.event);
+    return log;
+  }
+
   /** Facts of every produced message that decodes (poison is skipped). */
   producedFacts(messages: readonly RawInput[] = this.produced): Fact[] {
     const facts: Fact[] = [];
@@ -426,19 +430,19 @@ export class Pipeline {
     );
     return [
       ...projectionProblems(this.expected(), rows),
-      ...publishedProblems(rows, this.published.last),
+      ...publishedProblems(rows, this.published().last),
       ...this.badOutputs.map((b) => `${b.key}: output breaks the contract: ${b.error}`),
     ];
   }
 
   /** Per-key version sequences of the output (see versionProblems). */
   versionsGapless(): string[] {
-    return versionProblems(this.published.versions);
+    return versionProblems(this.published().versions);
   }
 
   /** Number of re-sent (duplicate) output events seen; at-least-once allows some after crashes. */
   resentOutputs(): number {
-    return this.published.resent();
+    return this.published().resent();
   }
 
   /**
