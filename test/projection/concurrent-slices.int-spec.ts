@@ -9,7 +9,7 @@
  * (docs/drills.md), holding a lock from the test to force the interleaving.
  */
 import { foldFacts } from '@app/domain';
-import { isLockConflict } from '@app/persistence';
+import { isLockConflict } from '@app/messaging';
 import { clock, events, InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
 import { projectionFixture } from '../support/projection';
 

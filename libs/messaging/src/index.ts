@@ -2,3 +2,4 @@ export * from './kafka-client';
 export * from './kafka.module';
 export * from './dead-letters';
 export * from './topic-replay';
+export * from './failure-classification';

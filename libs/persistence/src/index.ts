@@ -1,7 +1,6 @@
 export * from './data-source';
 export * from './persistence.module';
 export { MIGRATIONS } from './migrations';
-export * from './pg-errors';
 export * from './repositories/sql';
 export * from './repositories/processed-events.repository';
 export * from './repositories/fact.repository';

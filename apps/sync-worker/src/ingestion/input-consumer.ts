@@ -3,9 +3,8 @@ import { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { decodeMessage, InputEvent } from '@app/contracts';
-import { DeadLetter, DeadLetterPublisher } from '@app/messaging';
+import { DeadLetter, DeadLetterPublisher, isLockConflict } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
-import { isLockConflict } from '@app/persistence';
 import { InputApplier } from '@app/projection';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
