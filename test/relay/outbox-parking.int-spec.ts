@@ -179,6 +179,18 @@ describe('outbox relay: an event the broker refuses is parked, never looped', ()
     expect(after.text).toBe('ops: no parked events\n');
   });
 
+  it('ops parked checks its options and says when an enrollment has nothing parked', async () => {
+    const run = async (...args: string[]): Promise<[number, string]> => {
+      const out = new Captured();
+      return [await main(['parked', ...args], out, { config: p.config }), out.text.split('\n')[0]];
+    };
+    expect(await run('--id', '42')).toEqual([2, 'ops: --id must be an enrollment id "{course_id}:{user_id}", got "42"']);
+    expect(await run('--republish=yes')).toEqual([2, 'ops: --republish takes no value']);
+    expect(await run('--course', '42')).toEqual([2, 'ops: unknown option --course']);
+    expect(await run('--republish', '--id', '42:999')).toEqual([1, 'ops: no parked events of 42:999']);
+    expect(await run('--id', '42:999')).toEqual([0, 'ops: no parked events of 42:999']);
+  });
+
   it('the partition the relay computes is the one the broker assigns with the default partitioner', async () => {
     const topic = `h-relay-partitions.${p.config.runId}`;
     const admin = p.kafka.admin();
