@@ -6,7 +6,7 @@
  * must publish the parked versions in order. Real Kafka and Postgres, an in-process sync worker.
  */
 import { ConfigResourceTypes } from 'kafkajs';
-import { partitionForKey } from '@app/messaging';
+import { isRecordRefused, partitionForKey, recordRefusal } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
 import { clock, events, InputMessage } from '@app/workload';
 import { main } from '../../scripts/ops';
@@ -173,6 +173,10 @@ describe('outbox relay: an event the broker refuses is parked, never looped', ()
     expect(await p.oracle()).toEqual([]);
     expect(await outboxOf(BIG_KEY)).toEqual([]);
     await eventually(async () => ((await gauge((m) => m.outboxParked)) === 0 ? true : undefined), 'the parked gauge back to 0');
+    // Each published event was timed once, from its insert to the broker's ack.
+    const latency = await p.inProcessWorker!.get(PipelineMetrics).relayPublishSeconds.get();
+    const published = [...p.outputs.values()].reduce((n, list) => n + list.length, 0);
+    expect(latency.values.find((v) => v.metricName === 'enrollment_sync_relay_publish_seconds_count')?.value).toBe(published);
 
     const after = new Captured();
     expect(await main(['parked'], after, { config: p.config })).toBe(0);
@@ -189,6 +193,47 @@ describe('outbox relay: an event the broker refuses is parked, never looped', ()
     expect(await run('--course', '42')).toEqual([2, 'ops: unknown option --course']);
     expect(await run('--republish', '--id', '42:999')).toEqual([1, 'ops: no parked events of 42:999']);
     expect(await run('--id', '42:999')).toEqual([0, 'ops: no parked events of 42:999']);
+  });
+
+  it('what the relay relies on: the broker refuses a whole partition batch, kafkajs throws after appending the other partitions', async () => {
+    const topic = `h-relay-refusals.${p.config.runId}`;
+    const admin = p.kafka.admin();
+    await admin.connect();
+    const producer = p.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const appended = async (before: { partition: number; offset: string }[]): Promise<number[]> =>
+      (await admin.fetchTopicOffsets(topic))
+        .sort((a, b) => a.partition - b.partition)
+        .map((a) => Number(a.offset) - Number(before.find((b) => b.partition === a.partition)!.offset));
+    const attempt = async (messages: { value: string; partition: number }[]): Promise<{ refusal: string | undefined; appended: number[] }> => {
+      const before = await admin.fetchTopicOffsets(topic);
+      const refusal = await producer.send({ topic, acks: -1, messages }).then(
+        () => undefined,
+        (err: unknown) => (isRecordRefused(err) ? recordRefusal(err) : `not a refusal: ${String(err)}`),
+      );
+      return { refusal, appended: await appended(before) };
+    };
+    const small = (partition: number) => ({ value: 's'.repeat(200), partition });
+    const big = (partition: number) => ({ value: 'B'.repeat(TOPIC_LIMIT + 100), partition });
+    try {
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_LIMIT) }] }],
+        waitForLeaders: true,
+      });
+      await producer.connect();
+      const tooLarge = expect.stringMatching(/^MESSAGE_TOO_LARGE: /);
+      // One record over the limit fails its partition's whole batch, small records included.
+      expect(await attempt([small(0), big(0), small(0)])).toEqual({ refusal: tooLarge, appended: [0, 0] });
+      // So does a batch of small records that is over the limit only together.
+      expect(await attempt(Array.from({ length: 60 }, () => small(0)))).toEqual({ refusal: tooLarge, appended: [0, 0] });
+      // The same producer then sends that partition again (its sequence numbers stay right).
+      expect(await attempt(Array.from({ length: 20 }, () => small(0)))).toEqual({ refusal: undefined, appended: [20, 0] });
+      // One request over two partitions: partition 0 is appended, yet the send throws for partition 1.
+      expect(await attempt([small(0), big(1), small(0)])).toEqual({ refusal: tooLarge, appended: [2, 0] });
+    } finally {
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
   });
 
   it('the partition the relay computes is the one the broker assigns with the default partitioner', async () => {
