@@ -8,6 +8,7 @@
 import { ConfigResourceTypes } from 'kafkajs';
 import { isRecordRefused, partitionForKey, recordRefusal } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
+import { OutboxRepository } from '@app/persistence';
 import { clock, events, InputMessage } from '@app/workload';
 import { main } from '../../scripts/ops';
 import { eventually } from '../support/eventually';
@@ -147,6 +148,8 @@ describe('outbox relay: an event the broker refuses is parked, never looped', ()
 
     await eventually(async () => ((await gauge((m) => m.outboxParked)) === held.length ? true : undefined), 'the parked gauge');
     expect(await gauge((m) => m.outboxPending)).toBe(0);
+    const outbox = new OutboxRepository();
+    expect([await outbox.pendingCount(p.ds), await outbox.parkedCount(p.ds), await outbox.oldestPendingAgeSeconds(p.ds)]).toEqual([0, held.length, 0]);
 
     const out = new Captured();
     expect(await main(['parked'], out, { config: p.config })).toBe(0);
