@@ -1,5 +1,6 @@
 // npm run ops -- <command>: operator commands against the jobs worker (replay, rebuild,
-// recompute, status). Jobs are enqueued with their deterministic ids and followed to the end.
+// recompute, status), whose jobs are enqueued with their deterministic ids and followed to the
+// end, and against the outbox (parked: events the broker refused, listed or sent again).
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { DataSource } from 'typeorm';
@@ -15,7 +16,7 @@ import {
   ReplayJobData,
   replayJobId,
 } from '@app/jobs';
-import { createDataSource, RecomputeRequestRepository } from '@app/persistence';
+import { createDataSource, OutboxRepository, ParkedRows, RecomputeRequestRepository } from '@app/persistence';
 
 /** Where the CLI writes: process.stdout, or a buffer in tests. */
 export interface Out {
@@ -44,6 +45,12 @@ commands:
   recompute --course <id>
                         re-derive every enrollment of one course
   status                job counts per queue
+  parked [--id <enrollment id>] [--republish]
+                        outbox events parked because the broker refused them (or held behind a
+                        refused version of their key): enrollment id, version, type, bytes, parked
+                        at, reason. --republish moves them (or one enrollment's) back to pending,
+                        every version of a key at once, and the relay sends them in version order
+                        (after e.g. raising the output topic's max.message.bytes)
 
 options:
   --help, -h            this help
@@ -55,15 +62,21 @@ class UsageError extends Error {}
 
 type Flags = Map<string, string | true>;
 
-function parseFlags(args: string[], allowed: string[]): Flags {
+/** `switches` are options without a value (`--republish`); every other option takes one. */
+function parseFlags(args: string[], allowed: string[], switches: string[] = []): Flags {
   const flags: Flags = new Map();
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`);
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (!allowed.includes(name)) throw new UsageError(`unknown option --${name}`);
+    if (!allowed.includes(name) && !switches.includes(name)) throw new UsageError(`unknown option --${name}`);
     if (flags.has(name)) throw new UsageError(`--${name} given twice`);
+    if (switches.includes(name)) {
+      if (eq > 0) throw new UsageError(`--${name} takes no value`);
+      flags.set(name, true);
+      continue;
+    }
     let value: string | undefined = eq > 0 ? a.slice(eq + 1) : undefined;
     if (value === undefined) {
       const next = args[i + 1];
@@ -326,6 +339,68 @@ async function recompute(ctx: Ctx, courseId: number): Promise<number> {
   return follow(ctx, 'courseRecompute', id);
 }
 
+/** The enrollment id as the outbox keys it: `{course_id}:{user_id}`. */
+function enrollmentId(value: string): string {
+  if (!/^\d{1,19}:\d{1,19}$/.test(value)) throw new UsageError(`--id must be an enrollment id "{course_id}:{user_id}", got "${value}"`);
+  return value;
+}
+
+/** `42:7 v1..v3` (consecutive versions as a range). */
+const versionsText = (r: ParkedRows): string => {
+  const v = r.versions;
+  const consecutive = v.every((x, i) => i === 0 || x === v[i - 1] + 1);
+  return `${r.enrollmentId} ${consecutive && v.length > 1 ? `v${v[0]}..v${v[v.length - 1]}` : v.map((x) => `v${x}`).join(',')}`;
+};
+
+function table(out: Out, rows: string[][], rightAligned: number[]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) {
+    const cells = r.map((c, i) => (i === r.length - 1 ? c : rightAligned.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])));
+    out.write(`${cells.join('  ')}\n`);
+  }
+}
+
+/**
+ * Lists parked outbox events, or moves them back to pending. Needs Postgres only: the relay
+ * picks republished events up on the NOTIFY of the commit.
+ */
+async function parked(config: AppConfig, out: Out, args: string[]): Promise<number> {
+  const flags = parseFlags(args, ['id'], ['republish']);
+  const id = str(flags, 'id');
+  const only = id === undefined ? undefined : enrollmentId(id);
+  const ds: DataSource = await createDataSource({ ...config.database, poolSize: 1 }, { applicationName: 'enrollment-sync:ops' }).initialize();
+  try {
+    const outbox = new OutboxRepository();
+    if (flags.get('republish') === true) {
+      const moved = await ds.transaction((tx) => outbox.republish(tx, only));
+      if (moved.length === 0) {
+        out.write(`ops: no parked events${only ? ` of ${only}` : ''}\n`);
+        return only ? 1 : 0;
+      }
+      const n = moved.reduce((sum, r) => sum + r.versions.length, 0);
+      out.write(`ops: ${n} parked event(s) of ${moved.length} enrollment(s) moved back to pending: ${moved.map(versionsText).join(', ')}\n`);
+      return 0;
+    }
+    const list = await outbox.parked(ds, only);
+    if (list.length === 0) {
+      out.write(`ops: no parked events${only ? ` of ${only}` : ''}\n`);
+      return 0;
+    }
+    table(
+      out,
+      [
+        ['enrollment id', 'version', 'type', 'bytes', 'parked at', 'reason'],
+        ...list.map((e) => [e.enrollmentId, String(e.version), e.type, fmt(e.bytes), e.parkedAt.toISOString(), e.reason]),
+      ],
+      [1, 3],
+    );
+    out.write(`ops: ${list.length} parked event(s); "npm run ops -- parked --republish" sends them again once the broker can take them\n`);
+    return 0;
+  } finally {
+    await ds.destroy();
+  }
+}
+
 async function status(ctx: Ctx): Promise<number> {
   const states = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
   const rows: string[][] = [['queue', ...states, 'paused']];
@@ -359,6 +434,7 @@ export async function main(argv: string[], out: Out = process.stdout, deps: OpsD
   }
   let queue: BullMqJobQueue | undefined;
   try {
+    if (command === 'parked') return await parked(config, out, rest);
     let run: (ctx: Ctx) => Promise<number>;
     let timeout: string | undefined;
     switch (command) {

@@ -223,6 +223,11 @@ export class Pipeline {
   // ---------------------------------------------------------------------------------------------
   // The worker
 
+  /** The sync worker booted in this process, if any (its providers: metrics, the relay). */
+  get inProcessWorker(): INestApplicationContext | undefined {
+    return this.app;
+  }
+
   /** Boots the sync worker in this process (Nest application context, config overridden). */
   async startWorker(): Promise<void> {
     if (this.app) throw new Error('worker already running in-process');
@@ -348,8 +353,9 @@ export class Pipeline {
     const out: string[] = [];
     const lag = await this.inputLag();
     if (lag.total > 0) out.push(`input not committed: ${lag.total} message(s) (${lag.detail.join(', ')})`);
-    const [{ n: outbox }] = await this.ds.query(`SELECT count(*)::int AS n FROM outbox`);
-    if (outbox > 0) out.push(`outbox holds ${outbox} event(s)`);
+    // Parked events wait for an operator (npm run ops -- parked), not for the relay.
+    const [{ n: outbox }] = await this.ds.query(`SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NULL`);
+    if (outbox > 0) out.push(`outbox holds ${outbox} pending event(s)`);
     const requests = (await this.requests.pending(this.ds, 1000)).length;
     if (requests > 0) out.push(`recompute_requests: ${requests} course(s) pending (recompute: ${this.recomputeMode})`);
     for (const [topic, seen, what] of [

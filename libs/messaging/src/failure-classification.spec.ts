@@ -1,5 +1,5 @@
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSRequestTimeoutError } from 'kafkajs';
-import { classifyFailure, isLockConflict, isRecordRefused } from './failure-classification';
+import { classifyFailure, isLockConflict, isRecordRefused, recordRefusal } from './failure-classification';
 
 const pg = (code: string, message = 'pg error') => Object.assign(new Error(message), { code });
 /** TypeORM's QueryFailedError keeps the driver's error as `driverError`. */
@@ -56,6 +56,19 @@ describe('classifyFailure', () => {
     expect(isRecordRefused(new KafkaJSNumberOfRetriesExceeded(protocol('INVALID_RECORD', false), { retryCount: 1, retryTime: 1 }))).toBe(true);
     expect(isRecordRefused(protocol('NOT_LEADER_OR_FOLLOWER', true))).toBe(false);
     expect(isRecordRefused(new KafkaJSConnectionError('down'))).toBe(false);
+  });
+
+  it('names the refusal by its type and the broker\'s message, also when wrapped', () => {
+    const tooLarge = new KafkaJSProtocolError({
+      message: 'The request included a message larger than the max message size the server will accept',
+      type: 'MESSAGE_TOO_LARGE',
+      code: 10,
+      retriable: false,
+    } as never);
+    expect(recordRefusal(tooLarge)).toBe('MESSAGE_TOO_LARGE: The request included a message larger than the max message size the server will accept');
+    expect(recordRefusal(new KafkaJSNumberOfRetriesExceeded(protocol('INVALID_RECORD', false), { retryCount: 1, retryTime: 1 }))).toBe('INVALID_RECORD');
+    expect(recordRefusal(protocol('NOT_LEADER_OR_FOLLOWER', true))).toBeUndefined();
+    expect(recordRefusal(new Error('MESSAGE_TOO_LARGE'))).toBeUndefined();
   });
 
   it('stops following a cycle of causes', () => {

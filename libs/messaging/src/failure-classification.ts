@@ -138,5 +138,17 @@ export const isLockConflict = (err: unknown): boolean => classifyFailure(err) ==
 
 /** The broker refused the records themselves (too large, invalid): sending them again cannot succeed. */
 export function isRecordRefused(err: unknown): boolean {
-  return chain(err).some((e) => typeof e.type === 'string' && KAFKA_RECORD_REFUSALS.has(e.type));
+  return recordRefusal(err) !== undefined;
+}
+
+/**
+ * The broker's refusal of the records, as `TYPE: message` (e.g. `MESSAGE_TOO_LARGE: The request
+ * included a message larger than ...`), or undefined when `err` is not one. The broker's
+ * messages name the limit, never the records' content.
+ */
+export function recordRefusal(err: unknown): string | undefined {
+  const e = chain(err).find((x) => typeof x.type === 'string' && KAFKA_RECORD_REFUSALS.has(x.type));
+  if (!e) return undefined;
+  const message = typeof e.message === 'string' && e.message !== e.type ? `: ${e.message}` : '';
+  return `${e.type as string}${message}`;
 }

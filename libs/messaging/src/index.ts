@@ -3,3 +3,4 @@ export * from './kafka.module';
 export * from './dead-letters';
 export * from './topic-replay';
 export * from './failure-classification';
+export * from './key-partitioner';

@@ -10,6 +10,8 @@ export class PipelineMetrics {
   readonly sliceSeconds: Histogram;
   readonly retries: Counter<'stage'>;
   readonly outboxPending: Gauge;
+  readonly outboxParked: Gauge;
+  readonly relayPublishSeconds: Histogram;
 
   constructor(registry: MetricsRegistry) {
     this.inputMessages = new Counter({
@@ -38,7 +40,18 @@ export class PipelineMetrics {
     });
     this.outboxPending = new Gauge({
       name: 'enrollment_sync_outbox_pending',
-      help: 'Events written to the outbox and not yet published (as of the relay\'s last look)',
+      help: 'Events written to the outbox and not yet published, parked ones excluded (as of the relay\'s last look)',
+      registers: [registry],
+    });
+    this.outboxParked = new Gauge({
+      name: 'enrollment_sync_outbox_parked',
+      help: 'Outbox events parked: refused by the broker, or held behind a refused version of their key (npm run ops -- parked)',
+      registers: [registry],
+    });
+    this.relayPublishSeconds = new Histogram({
+      name: 'enrollment_sync_relay_publish_seconds',
+      help: 'Time from an event\'s insert into the outbox to the broker\'s acknowledgement of it',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     });
   }

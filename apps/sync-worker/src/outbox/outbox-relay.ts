@@ -1,19 +1,38 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
-import { Kafka, Producer } from 'kafkajs';
+import { Admin, Kafka, Producer } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { partitionForKey, recordRefusal } from '@app/messaging';
 import { OUTBOX_CHANNEL, OutboxRepository, PendingEntry } from '@app/persistence';
 import { PipelineMetrics } from '@app/observability';
 
 const BATCH = 2000;
+/** Partitions can be added to the output topic: the leader reads the count again this often. */
+const PARTITIONS_TTL_MS = 60_000;
+/** The outbox gauges (and holding new events behind parked ones) at most this often. */
+const GAUGES_EVERY_MS = 1000;
+const HEADERS = { 'content-type': 'application/cloudevents+json; charset=UTF-8' };
+
+/** A pending event on its way: the value as sent, and when it was read (for the publish latency). */
+interface Outgoing extends PendingEntry {
+  value: string;
+  readAt: number;
+}
 
 /**
  * Publishes the outbox to the output topic in insertion order, then purges what the broker
  * acknowledged. One relay at a time holds a session advisory lock (per schema), so a key's
  * versions leave in order from a single idempotent producer; other instances stand by and
  * take over when that session ends. It wakes on NOTIFY at commit and polls as a fallback.
+ *
+ * Each output partition's events go in requests of their own. The broker answers a produce
+ * request per partition, and kafkajs 2.2.4 throws on the first partition error after the other
+ * partitions were appended (and rolls back their sequence numbers too), so a request spanning
+ * partitions cannot say which part to purge. An event the broker refuses for good is parked
+ * with its key's later versions (see sendPartition); everything else flows on.
  */
 @Injectable()
 export class OutboxRelay {
@@ -24,6 +43,9 @@ export class OutboxRelay {
   /** A NOTIFY that came while the relay was busy: the next idle returns at once. */
   private notified = false;
   private producer?: Producer;
+  private admin?: Admin;
+  private partitions?: { count: number; readAt: number };
+  private gaugesAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -83,10 +105,15 @@ export class OutboxRelay {
     await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.partitions = undefined;
+    this.gaugesAt = Number.NEGATIVE_INFINITY;
     this.logger.info('relay leading');
 
     while (this.running) {
       if (broken) throw broken; // the lock went with the session: stop publishing at once
+      await this.refreshGauges();
       const pending = await this.outbox.next(this.ds, BATCH);
       this.notified = false; // whatever was notified so far is in this read
       if (pending.length === 0) {
@@ -95,25 +122,115 @@ export class OutboxRelay {
         continue;
       }
       await this.publish(pending);
-      await this.outbox.purge(this.ds, pending.map((e) => e.seq));
-      if (pending.length < BATCH) this.metrics.outboxPending.set(0);
     }
   }
 
+  /**
+   * Sends each partition's share of the batch (partitions side by side), purging what each
+   * acknowledged as it goes. A partition that fails stops alone; the failure is thrown once the
+   * others are done, so only its unacknowledged events are sent again.
+   */
   private async publish(pending: PendingEntry[]): Promise<void> {
-    await this.producer!.send({
-      topic: this.config.topics.courseEnrollments,
-      acks: -1,
-      messages: pending.map((e) => ({
-        key: e.enrollmentId,
-        value: JSON.stringify(e.event),
-        headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8' },
-      })),
-    });
+    const partitionCount = await this.partitionCount();
+    const readAt = performance.now();
+    const byPartition = new Map<number, Outgoing[]>();
     for (const e of pending) {
+      const partition = partitionForKey(e.enrollmentId, partitionCount);
+      const list = byPartition.get(partition) ?? [];
+      list.push({ ...e, value: JSON.stringify(e.event), readAt });
+      byPartition.set(partition, list);
+    }
+    const results = await Promise.allSettled([...byPartition].map(([partition, list]) => this.sendPartition(partition, list, new Map())));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * Sends `entries` (one partition's, in outbox order) as one request. The broker refuses a whole
+   * record batch over the topic's `max.message.bytes`, even when each record alone would fit, so
+   * a refused request is split in halves, first half first, until the refused event stands
+   * alone; that one is parked, and its key's later events (`parked`) are not sent past it. Any
+   * other failure is thrown: what was acknowledged before it is already purged.
+   */
+  private async sendPartition(partition: number, entries: Outgoing[], parked: Map<string, number>): Promise<void> {
+    const live = entries.filter((e) => !parked.has(e.enrollmentId));
+    if (live.length === 0) return;
+    try {
+      await this.producer!.send({
+        topic: this.config.topics.courseEnrollments,
+        acks: -1,
+        messages: live.map((e) => ({ key: e.enrollmentId, value: e.value, partition, headers: HEADERS })),
+      });
+    } catch (err) {
+      const refusal = recordRefusal(err);
+      if (refusal === undefined) throw err;
+      if (live.length > 1) {
+        const half = Math.ceil(live.length / 2);
+        await this.sendPartition(partition, live.slice(0, half), parked);
+        await this.sendPartition(partition, live.slice(half), parked);
+      } else {
+        await this.park(partition, live[0], refusal);
+        parked.set(live[0].enrollmentId, live[0].version);
+      }
+      return;
+    }
+    await this.acknowledged(live);
+  }
+
+  private async acknowledged(sent: Outgoing[]): Promise<void> {
+    const ackedAt = performance.now();
+    await this.outbox.purge(this.ds, sent.map((e) => e.seq));
+    for (const e of sent) {
       const type = (e.event as { type: string }).type.replace('lms.course_enrollment.', '');
       this.metrics.outputEvents.inc({ type });
+      this.metrics.relayPublishSeconds.observe(e.ageSeconds + (ackedAt - e.readAt) / 1000);
     }
+  }
+
+  /** Sets the refused event aside with the broker's reason and holds its key's later versions. */
+  private async park(partition: number, e: Outgoing, reason: string): Promise<void> {
+    const rows = await this.ds.transaction((tx) => this.outbox.park(tx, e.enrollmentId, e.version, reason));
+    this.logger.warn(
+      {
+        enrollmentId: e.enrollmentId,
+        version: e.version,
+        partition,
+        bytes: Buffer.byteLength(e.value),
+        reason,
+        heldVersions: rows.versions.filter((v) => v !== e.version),
+      },
+      'outbox event parked: the broker refuses it; later versions of its key are held (npm run ops -- parked)',
+    );
+    this.gaugesAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Partitions of the output topic, as the producer's default partitioner counts them. */
+  private async partitionCount(): Promise<number> {
+    const now = performance.now();
+    if (this.partitions && now - this.partitions.readAt < PARTITIONS_TTL_MS) return this.partitions.count;
+    const topic = this.config.topics.courseEnrollments;
+    const { topics } = await this.admin!.fetchTopicMetadata({ topics: [topic] });
+    const count = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    if (count < 1) throw new Error(`output topic ${topic} has no partitions in the broker's metadata`);
+    this.partitions = { count, readAt: now };
+    return count;
+  }
+
+  /**
+   * Marks events the projection wrote behind a parked version as held, then sets the pending and
+   * parked gauges. Throttled: it costs three small queries.
+   */
+  private async refreshGauges(): Promise<void> {
+    const now = performance.now();
+    if (now - this.gaugesAt < GAUGES_EVERY_MS) return;
+    this.gaugesAt = now;
+    const held = await this.ds.transaction((tx) => this.outbox.holdBehindParked(tx));
+    for (const h of held) {
+      this.logger.warn({ enrollmentId: h.enrollmentId, versions: h.versions }, 'outbox events held behind a parked version of their key');
+    }
+    const [pending, parked] = await Promise.all([this.outbox.pendingCount(this.ds), this.outbox.parkedCount(this.ds)]);
+    this.metrics.outboxPending.set(pending);
+    this.metrics.outboxParked.set(parked);
   }
 
   private nudge(): void {
@@ -140,11 +257,13 @@ export class OutboxRelay {
 
   private async teardown(): Promise<void> {
     const producer = this.producer;
+    const admin = this.admin;
     const listener = this.listener;
     this.producer = undefined;
+    this.admin = undefined;
     this.listener = undefined;
     await producer?.disconnect().catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
     await listener?.end().catch(() => undefined); // ends the session: releases the advisory lock
   }
 }
-

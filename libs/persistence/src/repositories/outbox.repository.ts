@@ -9,11 +9,47 @@ export interface OutboxEntry {
 
 export interface PendingEntry extends OutboxEntry {
   seq: string;
+  /** Seconds from the event's insert to the read that returned it (the database's clock). */
+  ageSeconds: number;
+}
+
+/** An event the relay set aside: refused by the broker, or held behind a refused version of its key. */
+export interface ParkedEntry {
+  seq: string;
+  enrollmentId: string;
+  version: number;
+  type: string;
+  /** Bytes of the value the relay sends (the event as JSON). */
+  bytes: number;
+  reason: string;
+  parkedAt: Date;
+}
+
+/** Rows parked by one call, for the log: the event's key and versions, never its payload. */
+export interface ParkedRows {
+  enrollmentId: string;
+  versions: number[];
 }
 
 export const OUTBOX_CHANNEL = 'enrollment_sync_outbox';
 
-/** The transactional outbox: events are written with the state change and published after. */
+const HELD_BEHIND = 'held behind parked version ';
+
+/** The reason given to later versions of a key whose version `version` is parked. */
+export const heldBehindReason = (version: number): string => `${HELD_BEHIND}${version}`;
+
+/**
+ * Parking and republishing take this transaction-scoped lock (per schema), so that holding a
+ * key's new events behind its parked version never interleaves with moving that key back to
+ * pending: otherwise a new version could stay parked alone after its head was republished.
+ */
+const PARKING_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('enrollment-sync:outbox-parking:' || current_schema(), 0))`;
+
+/**
+ * The transactional outbox: events are written with the state change and published after.
+ * A row is pending while `parked_at` is null. A parked row stays where it is (same `seq`), and
+ * no later version of its key is handed out while it is parked, so a key never skips a version.
+ */
 export class OutboxRepository {
   async add(sql: Sql, entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
@@ -26,13 +62,30 @@ export class OutboxRepository {
     await sql.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
   }
 
-  /** The oldest pending events; a key's versions come out in order since they were inserted so. */
+  /**
+   * The oldest pending events; a key's versions come out in order since they were inserted so.
+   * Versions of a key above a parked one are left out even before they are marked held.
+   */
   async next(sql: Sql, limit: number): Promise<PendingEntry[]> {
-    const rows: { seq: string; enrollment_id: string; version: number; event: object }[] = await sql.query(
-      `SELECT seq, enrollment_id, version, event FROM outbox ORDER BY seq LIMIT $1`,
+    const rows: { seq: string; enrollment_id: string; version: number; event: object; age_seconds: number }[] = await sql.query(
+      `SELECT o.seq, o.enrollment_id, o.version, o.event,
+              extract(epoch FROM statement_timestamp() - o.created_at)::float8 AS age_seconds
+         FROM outbox o
+        WHERE o.parked_at IS NULL
+          AND NOT EXISTS (
+                SELECT 1 FROM outbox p
+                 WHERE p.parked_at IS NOT NULL AND p.enrollment_id = o.enrollment_id AND p.version < o.version)
+        ORDER BY o.seq
+        LIMIT $1`,
       [limit],
     );
-    return rows.map((r) => ({ seq: String(r.seq), enrollmentId: r.enrollment_id, version: r.version, event: r.event }));
+    return rows.map((r) => ({
+      seq: String(r.seq),
+      enrollmentId: r.enrollment_id,
+      version: r.version,
+      event: r.event,
+      ageSeconds: Math.max(0, r.age_seconds),
+    }));
   }
 
   async purge(sql: Sql, seqs: readonly string[]): Promise<void> {
@@ -40,8 +93,108 @@ export class OutboxRepository {
     await sql.query(`DELETE FROM outbox WHERE seq = ANY($1::bigint[])`, [seqs]);
   }
 
+  /**
+   * Parks the version the broker refused, with its reason, and holds every later version of its
+   * key behind it. `tx` must be a transaction (the parking lock is transaction-scoped).
+   */
+  async park(tx: Sql, enrollmentId: string, version: number, reason: string): Promise<ParkedRows> {
+    await tx.query(PARKING_LOCK);
+    // TypeORM answers an UPDATE with [returned rows, row count], unlike a SELECT.
+    const [rows]: [{ version: number }[], number] = await tx.query(
+      `UPDATE outbox
+          SET parked_at = now(),
+              parked_reason = CASE WHEN version = $2 THEN $3 ELSE $4 END
+        WHERE enrollment_id = $1 AND version >= $2 AND parked_at IS NULL
+        RETURNING version`,
+      [enrollmentId, version, reason, heldBehindReason(version)],
+    );
+    return { enrollmentId, versions: rows.map((r) => r.version).sort((a, b) => a - b) };
+  }
+
+  /**
+   * Marks pending versions of keys that have a parked version as held behind it (events the
+   * projection wrote after the park). `tx` must be a transaction.
+   */
+  async holdBehindParked(tx: Sql): Promise<ParkedRows[]> {
+    await tx.query(PARKING_LOCK);
+    const [rows]: [{ enrollment_id: string; version: number }[], number] = await tx.query(
+      `WITH heads AS (
+         SELECT enrollment_id, min(version) AS version FROM outbox WHERE parked_at IS NOT NULL GROUP BY enrollment_id
+       )
+       UPDATE outbox o
+          SET parked_at = now(), parked_reason = $1::text || h.version
+         FROM heads h
+        WHERE o.enrollment_id = h.enrollment_id AND o.version > h.version AND o.parked_at IS NULL
+        RETURNING o.enrollment_id, o.version`,
+      [HELD_BEHIND],
+    );
+    return group(rows);
+  }
+
+  /** Parked events, in (enrollment id, version) order; all of them, or one enrollment's. */
+  async parked(sql: Sql, enrollmentId?: string): Promise<ParkedEntry[]> {
+    const rows: { seq: string; enrollment_id: string; version: number; event: { type?: unknown }; parked_reason: string; parked_at: Date }[] =
+      await sql.query(
+        `SELECT seq, enrollment_id, version, event, parked_reason, parked_at
+           FROM outbox
+          WHERE parked_at IS NOT NULL AND ($1::text IS NULL OR enrollment_id = $1)
+          ORDER BY enrollment_id, version`,
+        [enrollmentId ?? null],
+      );
+    return rows.map((r) => ({
+      seq: String(r.seq),
+      enrollmentId: r.enrollment_id,
+      version: r.version,
+      type: typeof r.event.type === 'string' ? r.event.type : '',
+      // The relay sends JSON.stringify of the stored event; jsonb's own text form is spaced differently.
+      bytes: Buffer.byteLength(JSON.stringify(r.event)),
+      reason: r.parked_reason,
+      parkedAt: r.parked_at,
+    }));
+  }
+
+  /**
+   * Moves parked events back to pending (all, or one enrollment's), every version of a key at
+   * once, and wakes the relay. They keep their `seq`, so each key's versions leave in order.
+   * `tx` must be a transaction.
+   */
+  async republish(tx: Sql, enrollmentId?: string): Promise<ParkedRows[]> {
+    await tx.query(PARKING_LOCK);
+    const [rows]: [{ enrollment_id: string; version: number }[], number] = await tx.query(
+      `UPDATE outbox SET parked_at = NULL, parked_reason = NULL
+        WHERE parked_at IS NOT NULL AND ($1::text IS NULL OR enrollment_id = $1)
+        RETURNING enrollment_id, version`,
+      [enrollmentId ?? null],
+    );
+    if (rows.length > 0) await tx.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+    return group(rows);
+  }
+
+  /** Events waiting to be published (parked ones excluded). */
   async pendingCount(sql: Sql): Promise<number> {
-    const [{ n }] = await sql.query(`SELECT count(*)::int AS n FROM outbox`);
+    const [{ n }] = await sql.query(`SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NULL`);
     return n;
   }
+
+  async parkedCount(sql: Sql): Promise<number> {
+    const [{ n }] = await sql.query(`SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NOT NULL`);
+    return n;
+  }
+
+  /** Age of the oldest pending (not parked) event in seconds; 0 when none is pending. */
+  async oldestPendingAgeSeconds(sql: Sql): Promise<number> {
+    const [{ s }] = await sql.query(
+      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS s FROM outbox WHERE parked_at IS NULL`,
+    );
+    return Math.max(0, s);
+  }
+}
+
+/** Rows grouped by key, versions ascending, keys in byte order. */
+function group(rows: readonly { enrollment_id: string; version: number }[]): ParkedRows[] {
+  const byKey = new Map<string, number[]>();
+  for (const r of rows) byKey.set(r.enrollment_id, [...(byKey.get(r.enrollment_id) ?? []), r.version]);
+  return [...byKey]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([enrollmentId, versions]) => ({ enrollmentId, versions: versions.sort((a, b) => a - b) }));
 }
