@@ -1,3 +1,4 @@
+import { syntheticWorkload } from '@app/workload';
 import { decodeMessage } from './envelope';
 import { encodeBinary } from './output-event';
 import { accept, binary, cloudEvent, raw, reject, structured, TEST_TOPICS } from './testing/messages';
@@ -322,5 +323,19 @@ describe('issue 10: every free string the service stores has a bound', () => {
   it('the reason for an oversize value stays short', () => {
     const r = decodeMessage(structured(courseEvent({ description: 'd'.repeat(70_000) })), TEST_TOPICS);
     expect(r).toEqual({ ok: false, reason: 'data.course.description must have at most 65536 characters, got 70000' });
+  });
+});
+
+describe('the workload generators still produce valid events', () => {
+  it('accepts every message of a synthetic workload (demo, end-to-end tests, benchmark, drills)', () => {
+    const rejected: string[] = [];
+    let n = 0;
+    for (const m of syntheticWorkload({ events: 5000, courses: 20, users: 200, seed: 7 })) {
+      n++;
+      const r = decodeMessage({ topic: TEST_TOPICS[m.topic], key: Buffer.from(m.key), value: Buffer.from(m.value), headers: {} }, TEST_TOPICS);
+      if (!r.ok) rejected.push(r.reason);
+    }
+    expect(n).toBeGreaterThanOrEqual(5000);
+    expect(rejected).toEqual([]);
   });
 });
