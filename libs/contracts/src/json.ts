@@ -191,13 +191,14 @@ const frameOf = (node: Record<string, unknown> | unknown[]): Frame => ({
   next: 0,
 });
 
+/** The path of the child being checked at `depth`; the top of a structured-mode value is `value`. */
 function framePath(at: JsonPlace, stack: Frame[], depth: number): string {
   let path = at.path;
   for (let s = 0; s < depth; s++) {
     const f = stack[s];
     path = f.keys === null ? `${path}[${f.next - 1}]` : childPath(path, f.keys[f.next - 1]);
   }
-  return path;
+  return path === '' ? 'value' : path;
 }
 
 /**
@@ -207,7 +208,7 @@ function framePath(at: JsonPlace, stack: Frame[], depth: number): string {
  * bounded by `checkNestingDepth`, but this walk does not depend on it.
  */
 export function checkStorableValue(value: unknown, at: JsonPlace): void {
-  if (typeof value !== 'object' || value === null) return checkScalar(value, () => at.path);
+  if (typeof value !== 'object' || value === null) return checkScalar(value, () => at.path || 'value');
   const stack: Frame[] = [frameOf(value as Record<string, unknown>)];
   while (stack.length > 0) {
     const f = stack[stack.length - 1];

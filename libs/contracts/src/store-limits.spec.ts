@@ -50,6 +50,11 @@ describe('issue 10: a NUL character (U+0000) is a contract violation', () => {
     expect(reject(structured(deletedEvent({ traceparent: '\u0000' })))).toBe('traceparent must not contain a NUL character (U+0000), got "\\u0000"');
   });
 
+  it('names the value itself when the NUL is in a top-level key of the envelope or in a bare string', () => {
+    expect(reject(raw('{"specversion":"1.0","\\u0000":1}'))).toBe('value has a key that contains a NUL character (U+0000): "\\u0000"');
+    expect(reject(raw('"\\u0000"'))).toBe('value must not contain a NUL character (U+0000), got "\\u0000"');
+  });
+
   it('rejects a NUL byte in a ce_ header (binary mode), naming the header', () => {
     const { headers, value } = encodeBinary(deletedEvent());
     expect(reject(raw(value, { ...headers, ce_id: Buffer.from('evt\u00009381') }, TEST_TOPICS.courses))).toBe(
