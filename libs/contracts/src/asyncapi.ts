@@ -1,6 +1,15 @@
 import { DLQ_HEADERS, MAX_DLQ_REASON_CHARS } from './dead-letter';
-import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_VALUE_BYTES, TopicNames } from './envelope';
-import { INPUT_EVENTS, InputEventDefinition, InputTopic } from './input-events';
+import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, TopicNames } from './envelope';
+import {
+  CUSTOM_FIELDS_LIMITS,
+  INPUT_EVENTS,
+  InputEventDefinition,
+  InputTopic,
+  MAX_CATEGORIES,
+  MAX_EMAILS,
+  TEXT_LIMITS,
+} from './input-events';
+import { MAX_JSON_DEPTH } from './json';
 import {
   buildOutputEvent,
   EXAMPLE_COURSE_ENROLLMENT,
@@ -35,6 +44,10 @@ export const CONTRACT_DECISIONS: readonly string[] = [
   'Any known input type is accepted on any input topic (the projection depends only on the set of facts, whatever the key, partition or topic); unknown types are dead-lettered.',
   '`time` accepts `T`/`t`, `Z`/`z` or `±HH:MM` (`-00:00` = UTC) and 1 to 9 fractional digits. It is stored as UTC with exactly 6 fractional digits, truncated; a leap second `:60` is pinned to `:59.999999`.',
   'Timestamps inside payloads (`due_at`, `access_expires_at`, course `created_at`) must be RFC 3339 with a zone offset and are normalised to UTC with milliseconds, truncated (`2026-12-31T23:59:59.000Z`).',
+  'Every timestamp (`time` and those inside payloads) has a year from 0001 to 9999, also once converted to UTC, and a zone offset within ±14:00: what RFC 3339 and Postgres `timestamptz` both hold.',
+  'No string anywhere in a message, object keys and fields the service ignores included, may contain a NUL character (U+0000) or a lone UTF-16 surrogate (such as the escape `\\ud800` without its pair); in binary mode neither may any `ce_` header. Postgres can store neither.',
+  `\`data\` nests at most ${MAX_JSON_DEPTH} levels of objects and arrays (\`data\` itself is level 1, in both modes); a deeper value is rejected before it is parsed. Numbers must be finite: a JSON number beyond a double's range (\`1e400\`) is rejected, not stored as null.`,
+  `Lengths count characters (code points): \`id\` at most 256 (events.md), \`source\` and \`subject\` ${MAX_SOURCE_CHARS}, \`datacontenttype\` 255; course, section, lesson and category names, meta and Open Graph titles and an actor's name ${TEXT_LIMITS.name}; a course's \`slug\` ${TEXT_LIMITS.slug}, \`description\` ${TEXT_LIMITS.description}, meta and Open Graph descriptions ${TEXT_LIMITS.summary}; image URLs and avatars ${TEXT_LIMITS.url}; an e-mail address ${TEXT_LIMITS.email} and its \`type\` ${TEXT_LIMITS.label}. A user has at most ${MAX_EMAILS} e-mails and a course at most ${MAX_CATEGORIES} categories. Each custom field's value takes at most ${CUSTOM_FIELDS_LIMITS.maxValueBytes / 1024} KiB as JSON and all custom fields together at most ${CUSTOM_FIELDS_LIMITS.maxBytes / 1024} KiB (UTF-8 bytes).`,
   'Unknown fields are ignored at every level. An optional field sent as `null` takes its default like an absent one.',
   '`lms.membership.changed`: `assignment: null` replaces the assignment with the empty one (null, null, false) and `custom_fields: null` replaces custom fields with `{}`; only an absent key leaves them unchanged.',
   'Section and lesson `position` may be any integer. A lesson needs `id`, `section_id`, `name`, `status` and `position`.',

@@ -38,4 +38,11 @@ describe('dead letters', () => {
     expect(dl.headers.dlq_reason).toHaveLength(MAX_DLQ_REASON_CHARS);
     expect(String(dl.headers.dlq_reason).endsWith('…')).toBe(true);
   });
+
+  it('bounds the reason without cutting a character in half (no lone surrogate in the header)', () => {
+    const reason = 'x'.repeat(MAX_DLQ_REASON_CHARS - 2) + '😀'.repeat(10);
+    const shown = String(deadLetterMessage({ key, value }, { topic: 't', partition: 0, offset: '0' }, reason).headers.dlq_reason);
+    expect(shown).toBe(`${'x'.repeat(MAX_DLQ_REASON_CHARS - 2)}…`);
+    expect(Buffer.from(shown, 'utf8').toString('utf8')).toBe(shown);
+  });
 });

@@ -41,9 +41,18 @@ export function deadLetterMessage(
   for (const [name, value] of Object.entries(msg.headers ?? {})) {
     if (value !== undefined && !dlqNames.has(name)) headers[name] = value;
   }
-  headers[DLQ_HEADERS.reason] = reason.length > MAX_DLQ_REASON_CHARS ? `${reason.slice(0, MAX_DLQ_REASON_CHARS - 1)}…` : reason;
+  headers[DLQ_HEADERS.reason] = boundedReason(reason);
   headers[DLQ_HEADERS.topic] = origin.topic;
   headers[DLQ_HEADERS.partition] = String(origin.partition);
   headers[DLQ_HEADERS.offset] = origin.offset;
   return { key: msg.key, value: msg.value, headers };
+}
+
+/** The reason cut to `MAX_DLQ_REASON_CHARS`, never between the two halves of a surrogate pair. */
+function boundedReason(reason: string): string {
+  if (reason.length <= MAX_DLQ_REASON_CHARS) return reason;
+  let end = MAX_DLQ_REASON_CHARS - 1;
+  const last = reason.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${reason.slice(0, end)}…`;
 }

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { AppConfig } from '@app/config';
 import type { Fact } from '../../domain/src/facts';
 import { inputEventDefinition, InputEventType } from './input-events';
-import { parseJsonValue } from './json';
+import { checkStorableText, DATA_PLACE, ENVELOPE_PLACE, parseStorableJson } from './json';
 import { literal, Schema, string, timestamp } from './schema';
 import { isUriReference } from './uri';
 import { ContractViolation, describeValue } from './violation';
@@ -51,6 +51,12 @@ export interface InputEvent {
 
 export type DecodeResult = { ok: true; event: InputEvent } | { ok: false; reason: string };
 
+/**
+ * With `id` (at most 256 characters, events.md) it keys the inbox `processed_events (source, id)`:
+ * both together must fit a Postgres B-tree index entry (about 2.7 kB), so `source` is bounded too.
+ */
+export const MAX_SOURCE_CHARS = 1024;
+
 /** The largest accepted message value: 1 MiB. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 
@@ -66,16 +72,18 @@ export const ENVELOPE_ATTRIBUTES = {
   id: string({ minLength: 1, maxLength: 256, description: 'With `source`, identifies the event: a repeated pair is a duplicate.' }),
   source: string({
     minLength: 1,
+    maxLength: MAX_SOURCE_CHARS,
     check: { test: isUriReference, hint: 'a URI-reference (RFC 3986)', format: 'uri-reference' },
-    description: 'Producer of the event, a non-empty URI-reference.',
+    description: 'Producer of the event, a non-empty URI-reference of at most 1024 characters.',
   }),
   type: string({ minLength: 1, description: 'The event type.' }),
   time: timestamp(
     'micros',
     'When the fact happened upstream (not when it was sent): RFC 3339 with a zone offset, up to 9 fractional digits. Orders facts.',
   ),
-  subject: string({ description: 'Optional; not interpreted.' }),
+  subject: string({ maxLength: 1024, description: 'Optional; not interpreted.' }),
   datacontenttype: string({
+    maxLength: 255,
     pattern: JSON_CONTENT_TYPE,
     patternHint: '"application/json" (parameters such as charset allowed)',
     description: 'Optional; `application/json` when present.',
@@ -146,7 +154,7 @@ function decode(msg: KafkaInputMessage, topics: TopicNames): InputEvent {
 }
 
 function decodeStructured(value: Buffer): InputEvent {
-  const body = parseJsonValue(value);
+  const body = parseStorableJson(value, ENVELOPE_PLACE);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ContractViolation(`value must be a JSON object (a structured-mode CloudEvent), got ${describeValue(body)}`);
   }
@@ -162,11 +170,12 @@ function decodeStructured(value: Buffer): InputEvent {
 }
 
 function decodeBinary(value: Buffer, headers: Record<string, HeaderValue>, contentType: string | undefined): InputEvent {
+  checkCeHeaders(headers);
   const attrs = readAttributes(
     (name) => (name === 'datacontenttype' ? contentType : headerText(headers, BINARY_HEADERS[name as keyof typeof BINARY_HEADERS])),
     (name) => (name === 'datacontenttype' ? 'header content-type' : `header ${BINARY_HEADERS[name as keyof typeof BINARY_HEADERS]}`),
   );
-  const data = parseJsonValue(value);
+  const data = parseStorableJson(value, DATA_PLACE);
   return finish('binary', attrs, data, 'data');
 }
 
@@ -220,6 +229,22 @@ function finish(mode: InputEvent['mode'], a: Attributes, data: unknown, dataPath
   };
 }
 
+/**
+ * In binary mode every `ce_` header is a CloudEvents attribute, whether this service reads it
+ * or not: none may carry what the stores cannot hold (a dead letter or a replay copies them).
+ */
+function checkCeHeaders(headers: Record<string, HeaderValue>): void {
+  for (const name in headers) {
+    if (!name.startsWith('ce_')) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) {
+      if (typeof one !== 'string' && !isUtf8(one)) throw new ContractViolation(`header ${name} is not valid UTF-8`);
+      checkStorableText(one.toString(), `header ${name}`);
+    }
+  }
+}
+
 /** One header as text; a header repeated with different values is ambiguous and rejected. */
 function headerText(headers: Record<string, HeaderValue>, name: string): string | undefined {
   let v = headers[name];
@@ -232,7 +257,8 @@ function headerText(headers: Record<string, HeaderValue>, name: string): string 
     }
     v = v[0];
   }
-  if (typeof v === 'string') return v;
-  if (!isUtf8(v)) throw new ContractViolation(`header ${name} is not valid UTF-8`);
-  return v.toString('utf8');
+  if (typeof v !== 'string' && !isUtf8(v)) throw new ContractViolation(`header ${name} is not valid UTF-8`);
+  const text = v.toString();
+  checkStorableText(text, `header ${name}`);
+  return text;
 }

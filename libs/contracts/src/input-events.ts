@@ -37,6 +37,10 @@ import {
  * - Usernames (a user's and a course's `created_by`) allow Unicode letters (with their
  *   combining marks), decimal digits, `-` and `_`; lengths count characters (code points).
  * - An e-mail entry needs a non-empty `email`; `type` defaults to "" and `is_primary` to false.
+ * - Every free string the service stores is bounded (`TEXT_LIMITS`), as are the lists copied
+ *   into each enrollment (a user's e-mails) and custom fields (`CUSTOM_FIELDS_LIMITS`): a fact
+ *   is stored once but a user's or course's data is copied into every enrollment derived from
+ *   it, so an unbounded field is a cheap way to fill the database and the output topic.
  */
 
 export const COURSE_TYPES = ['self-paced', 'structured', 'scheduled'] as const;
@@ -47,15 +51,50 @@ export const JOIN_STATUSES = ['creator', 'manager', 'joined', 'invited', 'reques
 
 export const USERNAME_PATTERN = /^[\p{L}\p{M}\p{Nd}_-]+$/u;
 
+/** The most characters (code points) each kind of free string may have. */
+export const TEXT_LIMITS = {
+  /** Course, section, lesson and category names, meta/og titles, an actor's name. */
+  name: 1024,
+  /** events.md: usernames and real names. */
+  username: 255,
+  realName: 255,
+  slug: 1024,
+  /** A course's description (rich text). */
+  description: 65536,
+  /** Meta and Open Graph descriptions. */
+  summary: 4096,
+  /** Image URLs and avatars (signed CDN URLs run long). */
+  url: 8192,
+  /** RFC 5321: a 64-character local part, "@", a 255-character domain. */
+  email: 320,
+  /** An e-mail's type ("work"). */
+  label: 255,
+} as const;
+
+/** A user's e-mails are copied into every enrollment of the user. */
+export const MAX_EMAILS = 100;
+export const MAX_CATEGORIES = 1000;
+
+export const CUSTOM_FIELDS_LIMITS = {
+  /** Each custom field's value, as JSON (UTF-8 bytes): 8 KiB. */
+  maxValueBytes: 8 * 1024,
+  /** All custom fields of an enrollment, as JSON (UTF-8 bytes): 64 KiB. */
+  maxBytes: 64 * 1024,
+} as const;
+
+const bounded = (maxLength: number) => string({ maxLength });
+
 const username = string({
   minLength: 1,
-  maxLength: 255,
+  maxLength: TEXT_LIMITS.username,
   pattern: USERNAME_PATTERN,
   patternHint: 'letters, digits, "-" and "_" only',
   description: 'Letters, digits, `-` and `_`; at most 255 characters.',
 });
-const realName = string({ maxLength: 255, description: 'At most 255 characters.' });
-const text = string();
+const realName = string({ maxLength: TEXT_LIMITS.realName, description: 'At most 255 characters.' });
+const displayName = bounded(TEXT_LIMITS.name);
+const url = bounded(TEXT_LIMITS.url);
+const summary = bounded(TEXT_LIMITS.summary);
 const flag = boolean();
 
 export const personRefSchema = named(
@@ -64,7 +103,7 @@ export const personRefSchema = named(
     id: required(positiveId()),
     username: required(username),
     real_name: optional(realName, ''),
-    avatar: optional(nullable(string()), null),
+    avatar: optional(nullable(url), null),
   }),
 );
 
@@ -73,27 +112,27 @@ export const courseSchema = named(
   object(
     {
       id: required(positiveId()),
-      name: required(text),
+      name: required(displayName),
       type: required(oneOf(COURSE_TYPES)),
-      slug: optional(text, ''),
-      description: optional(text, ''),
+      slug: optional(bounded(TEXT_LIMITS.slug), ''),
+      description: optional(bounded(TEXT_LIMITS.description), ''),
       privacy: optional(oneOf(COURSE_PRIVACIES), '', '"" is a draft.'),
       enforce_lessons_order: optional(flag, false),
       new_comment_notification_enabled: optional(flag, false),
       hide_member_count: optional(flag, false),
-      meta_title: optional(text, ''),
-      meta_description: optional(text, ''),
-      og_title: optional(text, ''),
-      og_description: optional(text, ''),
-      og_image: optional(text, ''),
-      image_bigger: optional(text, ''),
-      image_big: optional(text, ''),
-      image_medium: optional(text, ''),
-      image_small: optional(text, ''),
+      meta_title: optional(displayName, ''),
+      meta_description: optional(summary, ''),
+      og_title: optional(displayName, ''),
+      og_description: optional(summary, ''),
+      og_image: optional(url, ''),
+      image_bigger: optional(url, ''),
+      image_big: optional(url, ''),
+      image_medium: optional(url, ''),
+      image_small: optional(url, ''),
       created_at: optional(nullable(timestamp('millis')), null, 'RFC 3339 with a zone offset; stored in UTC with milliseconds.'),
       created_by: optional(nullable(personRefSchema), null),
       categories: optional(
-        arrayOf(named('Category', object({ id: required(positiveId()), name: required(text) }))),
+        arrayOf(named('Category', object({ id: required(positiveId()), name: required(displayName) })), { maxItems: MAX_CATEGORIES }),
         [] as { id: number; name: string }[],
       ),
     },
@@ -105,7 +144,7 @@ const position = integer({ description: 'Orders siblings; any integer.' });
 
 export const sectionSchema = named(
   'Section',
-  object({ id: required(positiveId()), name: required(text), position: required(position) }),
+  object({ id: required(positiveId()), name: required(displayName), position: required(position) }),
 );
 
 export const lessonSchema = named(
@@ -113,7 +152,7 @@ export const lessonSchema = named(
   object({
     id: required(positiveId()),
     section_id: required(positiveId()),
-    name: required(text),
+    name: required(displayName),
     type: optional(oneOf(LESSON_TYPES), 'lesson'),
     status: required(oneOf(LESSON_STATUSES)),
     position: required(position),
@@ -123,8 +162,8 @@ export const lessonSchema = named(
 export const userEmailSchema = named(
   'UserEmail',
   object({
-    email: required(string({ minLength: 1 })),
-    type: optional(text, ''),
+    email: required(string({ minLength: 1, maxLength: TEXT_LIMITS.email })),
+    type: optional(bounded(TEXT_LIMITS.label), ''),
     is_primary: optional(flag, false),
   }),
 );
@@ -135,8 +174,8 @@ export const userProfileSchema = named(
     id: required(positiveId()),
     username: required(username),
     real_name: optional(realName, ''),
-    avatar: optional(nullable(string()), null),
-    emails: optional(arrayOf(userEmailSchema), [] as { email: string; type: string; is_primary: boolean }[]),
+    avatar: optional(nullable(url), null),
+    emails: optional(arrayOf(userEmailSchema, { maxItems: MAX_EMAILS }), [] as { email: string; type: string; is_primary: boolean }[]),
   }),
 );
 
@@ -154,7 +193,7 @@ export const assignmentSchema = named(
 
 export const actorSchema = named(
   'Actor',
-  object({ id: required(positiveId()), name: optional(nullable(string()), null) }, 'Who caused the change.'),
+  object({ id: required(positiveId()), name: optional(nullable(displayName), null) }, 'Who caused the change.'),
 );
 
 export type InputTopic = 'courses' | 'memberships' | 'lessonProgress' | 'users';
@@ -282,7 +321,12 @@ export const INPUT_EVENTS = {
           'When present it replaces the whole assignment (null = the empty one); when absent it is unchanged.',
         ),
         custom_fields: maybe(
-          nullAsEmpty(jsonObject()),
+          nullAsEmpty(
+            jsonObject({
+              ...CUSTOM_FIELDS_LIMITS,
+              description: 'Each value at most 8 KiB as JSON, all of them at most 64 KiB as JSON (UTF-8 bytes).',
+            }),
+          ),
           'When present it replaces the custom fields (null = {}); when absent they are unchanged.',
         ),
       }),

@@ -1,4 +1,5 @@
 import { parseRfc3339, formatCanonicalMillis, formatCanonicalMicros } from './time';
+import { childPath } from './json';
 import { ContractViolation, violation } from './violation';
 
 /**
@@ -198,16 +199,45 @@ export function timestamp(precision: 'millis' | 'micros', description?: string):
   };
 }
 
-/** Any JSON object, kept as is (custom fields). */
-export function jsonObject(description?: string): Schema<Record<string, unknown>> {
+export interface JsonObjectOptions {
+  /** The most UTF-8 bytes each property's value may take as JSON (`JSON.stringify`). */
+  maxValueBytes?: number;
+  /** The most UTF-8 bytes the whole object may take as JSON. */
+  maxBytes?: number;
+  description?: string;
+}
+
+/**
+ * Any JSON object, kept as is (custom fields). Sizes are measured on what is stored: the
+ * `JSON.stringify` form, in UTF-8 bytes (the depth and the characters were checked when the
+ * message was parsed, so this cannot overflow the stack).
+ */
+export function jsonObject(opts: JsonObjectOptions = {}): Schema<Record<string, unknown>> {
+  const { maxValueBytes, maxBytes, description } = opts;
   return {
     parse(v, path) {
       if (!isObject(v)) throw violation(path, 'must be a JSON object', v);
+      if (maxBytes === undefined && maxValueBytes === undefined) return v;
+      const total = jsonBytes(v);
+      if (maxBytes !== undefined && total > maxBytes) {
+        throw new ContractViolation(`${path} must take at most ${maxBytes} bytes as JSON, got ${total}`);
+      }
+      // No value is larger than the whole object: only a large object needs a closer look.
+      if (maxValueBytes !== undefined && total > maxValueBytes) {
+        for (const key of Object.keys(v)) {
+          const bytes = jsonBytes(v[key]);
+          if (bytes > maxValueBytes) {
+            throw new ContractViolation(`${childPath(path, key)} must take at most ${maxValueBytes} bytes as JSON, got ${bytes}`);
+          }
+        }
+      }
       return v;
     },
     json: () => withDescription({ type: 'object' }, description),
   };
 }
+
+const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8');
 
 // ---------------------------------------------------------------------------------------------
 // Combinators
@@ -238,15 +268,20 @@ function orNull(json: JsonSchema): JsonSchema {
   return withDescription(out, description as string | undefined);
 }
 
-export function arrayOf<T>(items: Schema<T>, description?: string): Schema<T[]> {
+export function arrayOf<T>(items: Schema<T>, opts: { maxItems?: number; description?: string } = {}): Schema<T[]> {
+  const { maxItems, description } = opts;
   return {
     parse(v, path) {
       if (!Array.isArray(v)) throw violation(path, 'must be an array', v);
+      if (maxItems !== undefined && v.length > maxItems) {
+        throw new ContractViolation(`${path} must have at most ${maxItems} entries, got ${v.length}`);
+      }
       const out = new Array<T>(v.length);
       for (let i = 0; i < v.length; i++) out[i] = items.parse(v[i], `${path}[${i}]`);
       return out;
     },
-    json: (ctx) => withDescription({ type: 'array', items: items.json(ctx) }, description),
+    json: (ctx) =>
+      withDescription({ type: 'array', items: items.json(ctx), ...(maxItems !== undefined ? { maxItems } : {}) }, description),
   };
 }
 
