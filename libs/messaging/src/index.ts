@@ -2,4 +2,5 @@ export * from './kafka-client';
 export * from './kafka.module';
 export * from './dead-letters';
 export * from './topic-replay';
+export * from './poison-isolation';
 export * from './failure-classification';

@@ -10,6 +10,9 @@ export class PipelineMetrics {
   readonly sliceSeconds: Histogram;
   readonly retries: Counter<'stage'>;
   readonly outboxPending: Gauge;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly sliceFailures: Counter<'kind'>;
+  readonly outboxOldestAgeSeconds: Gauge;
 
   constructor(registry: MetricsRegistry) {
     this.inputMessages = new Counter({
@@ -39,6 +42,23 @@ export class PipelineMetrics {
     this.outboxPending = new Gauge({
       name: 'enrollment_sync_outbox_pending',
       help: 'Events written to the outbox and not yet published (as of the relay\'s last look)',
+      registers: [registry],
+    });
+    this.consumerLag = new Gauge({
+      name: 'enrollment_sync_consumer_lag',
+      help: 'Input messages not yet applied or dead-lettered (high watermark minus processed offset), per partition this worker owns',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+    });
+    this.sliceFailures = new Counter({
+      name: 'enrollment_sync_slice_failures_total',
+      help: 'Failed attempts to apply a slice (or a part of it while bisecting), by kind: transient, conflict or poison',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.outboxOldestAgeSeconds = new Gauge({
+      name: 'enrollment_sync_outbox_oldest_age_seconds',
+      help: 'Age of the oldest outbox event not yet published (0 when none)',
       registers: [registry],
     });
   }

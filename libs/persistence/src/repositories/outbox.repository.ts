@@ -40,6 +40,12 @@ export class OutboxRepository {
     await sql.query(`DELETE FROM outbox WHERE seq = ANY($1::bigint[])`, [seqs]);
   }
 
+  /** Seconds since the oldest event still waiting to be published was written; 0 when none waits. */
+  async oldestPendingAgeSeconds(sql: Sql): Promise<number> {
+    const [row] = await sql.query(`SELECT extract(epoch FROM now() - created_at)::float8 AS age FROM outbox ORDER BY seq LIMIT 1`);
+    return row ? Math.max(0, Number(row.age)) : 0;
+  }
+
   async pendingCount(sql: Sql): Promise<number> {
     const [{ n }] = await sql.query(`SELECT count(*)::int AS n FROM outbox`);
     return n;
