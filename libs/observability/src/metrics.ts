@@ -55,9 +55,10 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
-  onApplicationBootstrap(): void {
+  /** Resolves once the port is bound, so `boundPort()` is known when the app has started. */
+  async onApplicationBootstrap(): Promise<void> {
     if (this.port === undefined) return;
-    this.server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       if (req.url === '/metrics') {
         this.registry.metrics().then((text) => {
           res.writeHead(200, { 'Content-Type': this.registry.contentType });
@@ -78,7 +79,15 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
         res.writeHead(404);
         res.end();
       }
-    }).listen(this.port, '0.0.0.0');
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
   }
 
   /** The port actually bound (the configured one, or the one the OS chose for 0). */
