@@ -120,4 +120,17 @@ describe('PoisonIsolatingSlice', () => {
     expect(results[0]).toMatchObject({ outcome: 'refused', stage: 'decode' });
     expect(results[1]).toEqual({ outcome: 'applied' });
   });
+
+  it('calls beforeRetry between the transactions of a bisection (a consumer heartbeats there), and throws what it throws', async () => {
+    const s = store((ids) => (ids.includes('e-3') ? pgError('22021', 'invalid byte sequence') : undefined));
+    let beats = 0;
+    const slice = new PoisonIsolatingSlice(Array.from({ length: 8 }, (_, i) => valid(i)), topics, s.apply, { beforeRetry: async () => void beats++ });
+    await slice.run();
+    expect(beats).toBe(s.calls.length - 1);
+
+    const lost = new PoisonIsolatingSlice(Array.from({ length: 8 }, (_, i) => valid(i)), topics, s.apply, {
+      beforeRetry: () => Promise.reject(new Error('rebalancing')),
+    });
+    await expect(lost.run()).rejects.toThrow('rebalancing');
+  });
 });

@@ -26,8 +26,16 @@ export interface RefusedMessage {
   reason: string;
 }
 
-/** Called for each transaction that failed as poison while a slice is being bisected. */
-export type PoisonObserver = (err: unknown, messages: number) => void;
+export interface IsolationHooks {
+  /** Called for each transaction that failed as poison while a slice is being bisected. */
+  onPoison?: (err: unknown, messages: number) => void;
+  /**
+   * Awaited before each transaction after the first: a bisection runs several in a row, and a
+   * consumer must heartbeat meanwhile or lose its partitions (and bisect the slice again, forever).
+   * What it throws is thrown by `run`.
+   */
+  beforeRetry?: () => Promise<void>;
+}
 
 /**
  * A one-line reason for a dead letter: the error's message and, for Postgres, its SQLSTATE.
@@ -75,7 +83,7 @@ export class PoisonIsolatingSlice {
     private readonly items: readonly SliceMessage[],
     topics: TopicNames,
     private readonly apply: ApplyPort,
-    private readonly onPoison: PoisonObserver = () => undefined,
+    private readonly hooks: IsolationHooks = {},
   ) {
     this.results = items.map(() => undefined);
     this.events = items.map((item, i) => {
@@ -93,15 +101,17 @@ export class PoisonIsolatingSlice {
    * transient or conflict failure (nothing of the failed part committed); call again to go on.
    */
   async run(): Promise<MessageResult[]> {
+    let attempts = 0;
     while (this.pending.length > 0) {
       const part = this.pending[this.pending.length - 1];
+      if (attempts++ > 0) await this.hooks.beforeRetry?.();
       try {
         const { outcomes } = await this.apply(part.indexes.map((i) => this.events[i]!));
         part.indexes.forEach((i, k) => (this.results[i] = { outcome: outcomes[k] }));
         this.pending.pop();
       } catch (err) {
         if (classifyFailure(err) !== 'poison') throw err;
-        this.onPoison(err, part.indexes.length);
+        this.hooks.onPoison?.(err, part.indexes.length);
         this.pending.pop();
         if (part.indexes.length === 1 && part.failedBefore) {
           this.results[part.indexes[0]] = { outcome: 'refused', stage: 'apply', reason: `refused when applied: ${failureReason(err)}` };

@@ -9,6 +9,13 @@ import { ConsumerProgress } from './consumer-progress';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A heartbeat failed during a bisection: the group is rebalancing and the slice is no longer ours to retry. */
+class PartitionLost extends Error {
+  constructor(readonly heartbeatError: unknown) {
+    super('heartbeat failed while bisecting a slice');
+  }
+}
+
 /**
  * Consumes the four input topics in batches. Each slice of a batch is decoded at the edge and
  * applied in one Postgres transaction (`PoisonIsolatingSlice`: a message that breaks the
@@ -60,7 +67,7 @@ export class InputConsumer {
       partitionsConsumedConcurrently: this.config.ingestConcurrency,
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.onBatch(consumer, payload),
+      eachBatch: (payload) => this.onBatch(payload),
     });
     this.watchOffsets();
     this.logger.info({ topics: inputTopics(this.config), group: this.config.kafka.groupId }, 'consuming');
@@ -77,7 +84,7 @@ export class InputConsumer {
     this.progress.left();
   }
 
-  private async onBatch(consumer: Consumer, p: EachBatchPayload): Promise<void> {
+  private async onBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p;
     if (batch.messages.length > 0) {
       this.progress.fetched(batch.topic, batch.partition, BigInt(batch.messages[0].offset), BigInt(batch.highWatermark));
@@ -92,7 +99,11 @@ export class InputConsumer {
       if (!ok) return;
       const last = slice[slice.length - 1].offset;
       const next = BigInt(last) + 1n;
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next.toString() }]);
+      // Through the batch's own commit, not consumer.commitOffsets: when the group has expelled
+      // this member meanwhile, the latter wraps "unknown member" into a non-retriable error that
+      // stops the consumer for good; this one keeps the protocol error, on which kafkajs re-joins
+      // and re-reads the slice from the committed offset.
+      await p.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next.toString() }] }] });
       p.resolveOffset(last);
       this.progress.committed(batch.topic, batch.partition, next);
       await p.heartbeat();
@@ -107,9 +118,15 @@ export class InputConsumer {
       slice.map((message) => ({ topic, partition, message })),
       this.config.topics,
       (events) => this.applier.apply(events),
-      (err, messages) => {
-        this.metrics.sliceFailures.inc({ kind: 'poison' });
-        this.logger.warn({ topic, partition, messages, error: failureReason(err) }, 'part of a slice failed as poison; bisecting');
+      {
+        onPoison: (err, messages) => {
+          this.metrics.sliceFailures.inc({ kind: 'poison' });
+          this.logger.warn({ topic, partition, messages, error: failureReason(err) }, 'part of a slice failed as poison; bisecting');
+        },
+        beforeRetry: () =>
+          p.heartbeat().catch((err) => {
+            throw new PartitionLost(err);
+          }),
       },
     );
     let lettersSent = false;
@@ -140,6 +157,8 @@ export class InputConsumer {
       try {
         return await fn();
       } catch (err) {
+        // kafkajs re-fetches from the committed offset after the rebalance: nothing to retry here.
+        if (err instanceof PartitionLost) throw err.heartbeatError;
         const kind = classifyFailure(err);
         this.metrics.sliceFailures.inc({ kind });
         this.metrics.retries.inc({ stage: 'apply' });
