@@ -7,9 +7,8 @@
  * assert the outcome (dead-lettered once with a reason, neighbours applied, lag 0), not the
  * stage, except where a trigger makes Postgres refuse a message the contract accepts.
  */
-import { randomBytes } from 'node:crypto';
 import { clock, events, InputMessage } from '@app/workload';
-import { eventually } from '../support/eventually';
+import { lagProblems, notInInbox, STORE_REFUSED } from '../support/hostile-inputs';
 import { Pipeline, RawInput, startPipeline } from '../support/pipeline';
 
 const tick = clock('2026-11-20T09:00:00.000Z');
@@ -17,19 +16,7 @@ let n = 0;
 const nextId = (prefix: string) => `${prefix}-${++n}`;
 const o = (prefix = 'ok') => ({ time: tick(1000), id: nextId(prefix), source: '/poison-isolation' });
 
-/** A structured CloudEvent as text; `data` may hold a placeholder replaced by raw JSON text. */
-const cloudEvent = (type: string, data: object, over: { id?: string; source?: string } = {}) =>
-  JSON.stringify({
-    specversion: '1.0',
-    id: over.id ?? nextId('hostile'),
-    source: over.source ?? '/poison-isolation',
-    type,
-    time: tick(1000),
-    datacontenttype: 'application/json',
-    data,
-  });
-
-/** `count` valid membership messages moved onto `topic`/`key`, so they share the hostile message's partition. */
+/** `count` valid membership messages moved onto `at`'s topic and key, so they share its partition. */
 const neighbours = (at: Pick<RawInput, 'topic' | 'key'>, courseId: number, firstUser: number, count: number): RawInput[] =>
   Array.from({ length: count }, (_, i) => ({
     ...events.membershipChanged({ course_id: courseId, user_id: firstUser + i, join_status: 'joined' }, o()),
@@ -39,38 +26,6 @@ const neighbours = (at: Pick<RawInput, 'topic' | 'key'>, courseId: number, first
 
 const valueOf = (m: RawInput) => (m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value, 'utf8'));
 const sameBytes = (a: Buffer | null, b: Buffer | null) => (a === null || b === null ? a === b : Buffer.compare(a, b) === 0);
-
-/** Each valid message's (source, id) is in the inbox: it was applied (or recognised as a duplicate). */
-async function notInInbox(p: Pipeline, messages: readonly RawInput[]): Promise<string[]> {
-  const facts = p.producedFacts(messages);
-  const rows: { source: string; id: string }[] = await p.ds.query(
-    `SELECT source, id FROM processed_events WHERE (source, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-    [facts.map((f) => f.meta.source), facts.map((f) => f.meta.id)],
-  );
-  const seen = new Set(rows.map((r) => `${r.source}\u0000${r.id}`));
-  return facts.filter((f) => !seen.has(`${f.meta.source}\u0000${f.meta.id}`)).map((f) => `${f.meta.source} ${f.meta.id}`);
-}
-
-/** The worker's own `enrollment_sync_consumer_lag` samples, by `topic/partition`. */
-async function lagGauge(p: Pipeline): Promise<Map<string, number>> {
-  const { body } = await p.workerGet('/metrics');
-  const out = new Map<string, number>();
-  for (const m of body.matchAll(/^enrollment_sync_consumer_lag\{([^}]*)\} (\S+)$/gm)) {
-    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    out.set(`${labels.topic}/${labels.partition}`, Number(m[2]));
-  }
-  return out;
-}
-
-/** The group has committed everything and the worker's lag gauge says 0 for every partition it owns. */
-async function expectLagZero(p: Pipeline): Promise<void> {
-  expect((await p.inputLag()).detail).toEqual([]);
-  const lag = await eventually(async () => {
-    const g = await lagGauge(p);
-    return g.size > 0 && [...g.values()].every((v) => v === 0) ? g : undefined;
-  }, 'the consumer lag gauge to read 0 on every owned partition', 20_000);
-  expect(lag.size).toBeGreaterThan(0);
-}
 
 describe('sync worker isolates poison messages (real Kafka and Postgres)', () => {
   let p: Pipeline;
@@ -82,70 +37,10 @@ describe('sync worker isolates poison messages (real Kafka and Postgres)', () =>
   }, 60_000);
   afterAll(async () => p?.stop(), 60_000);
 
-  const deep = 6000;
-  const hostile: { name: string; build: (courseId: number) => RawInput }[] = [
-    {
-      name: 'NUL in id',
-      build: (c) => ({
-        topic: 'memberships',
-        key: `${c}:1`,
-        value: cloudEvent('lms.membership.changed', { course_id: c, user_id: 900, join_status: 'joined' }, { id: `nul\u0000id-${c}` }),
-      }),
-    },
-    {
-      name: 'NUL in a course name',
-      build: (c) => ({
-        topic: 'courses',
-        key: String(c),
-        value: cloudEvent('lms.course.upserted', { course: { id: c, name: 'Bad\u0000Name', type: 'self-paced' } }),
-      }),
-    },
-    {
-      name: 'NUL in a custom_fields key',
-      build: (c) => ({
-        topic: 'memberships',
-        key: `${c}:1`,
-        value: cloudEvent('lms.membership.changed', { course_id: c, user_id: 901, join_status: 'joined', custom_fields: { 'cost\u0000center': 'x' } }),
-      }),
-    },
-    {
-      name: 'lone surrogate in real_name',
-      build: (c) => ({
-        topic: 'users',
-        key: String(c),
-        value: cloudEvent('lms.user.upserted', { user: { id: c, username: `user${c}`, real_name: 'Half \ud800 a pair' } }),
-      }),
-    },
-    {
-      name: `custom_fields nested ${deep} deep`,
-      build: (c) => ({
-        topic: 'memberships',
-        key: `${c}:1`,
-        value: cloudEvent('lms.membership.changed', { course_id: c, user_id: 902, join_status: 'joined', custom_fields: '@DEEP@' }).replace(
-          '"@DEEP@"',
-          `${'{"a":'.repeat(deep)}1${'}'.repeat(deep)}`,
-        ),
-      }),
-    },
-    {
-      name: 'source of 8,000 characters',
-      build: (c) => ({
-        topic: 'memberships',
-        key: `${c}:1`,
-        // Random characters: a repetitive one would compress below the index's row limit.
-        value: cloudEvent(
-          'lms.membership.changed',
-          { course_id: c, user_id: 903, join_status: 'joined' },
-          { source: `/${randomBytes(6000).toString('base64url').slice(0, 7999)}` },
-        ),
-      }),
-    },
-  ];
-
-  it.each(hostile.map((h, i) => [h.name, h, 7000 + i] as const))(
+  it.each(STORE_REFUSED.map((h, i) => [h.name, h, 7000 + i] as const))(
     '%s, between valid messages on its partition: dead-lettered once with a reason, neighbours applied, lag 0',
     async (_name, h, courseId) => {
-      const bad = h.build(courseId);
+      const bad = h.build(nextId('hostile'), courseId, tick(1000));
       const before = neighbours(bad, courseId, 1, 3);
       const after = neighbours(bad, courseId, 10, 3);
       const dlqBefore = p.deadLetters.length;
@@ -161,7 +56,7 @@ describe('sync worker isolates poison messages (real Kafka and Postgres)', () =>
       expect(letters[0].headers.dlq_topic).toBe(p.topicName(bad.topic));
       expect(await notInInbox(p, [...before, ...after])).toEqual([]);
       expect(await p.oracle(valid)).toEqual([]);
-      await expectLagZero(p);
+      expect(await lagProblems(p)).toEqual([]);
     },
     60_000,
   );
@@ -185,7 +80,7 @@ describe('sync worker isolates poison messages (real Kafka and Postgres)', () =>
     for (const l of letters) expect(l.headers.dlq_reason).toMatch(/JSON/);
     expect(await notInInbox(p, later)).toEqual([]);
     expect(await p.oracle(valid)).toEqual([]);
-    await expectLagZero(p);
+    expect(await lagProblems(p)).toEqual([]);
   }, 120_000);
 
   it('bisects a slice: only the message Postgres refuses is dead-lettered (stage apply, the error as reason), every other is applied', async () => {
@@ -225,7 +120,7 @@ describe('sync worker isolates poison messages (real Kafka and Postgres)', () =>
       expect(await notInInbox(p, others)).toEqual([]);
       expect(await notInInbox(p, [marked])).toHaveLength(1);
       expect(await p.oracle(valid)).toEqual([]);
-      await expectLagZero(p);
+      expect(await lagProblems(p)).toEqual([]);
     } finally {
       await p.ds.query(`DROP TRIGGER refuse_marked ON "${schema}".membership_facts`);
     }
@@ -264,7 +159,7 @@ describe('sync worker isolates poison messages (real Kafka and Postgres)', () =>
       expect(attempts).toBeGreaterThan(3);
       expect(await notInInbox(p, msgs)).toEqual([]);
       expect(await p.oracle(valid)).toEqual([]);
-      await expectLagZero(p);
+      expect(await lagProblems(p)).toEqual([]);
     } finally {
       await p.ds.query(`DROP TRIGGER flaky ON "${schema}".progress_facts`);
     }
