@@ -89,6 +89,7 @@ export class TopicReplay {
                   })),
                   this.topics,
                   this.apply,
+                  { beforeRetry: heartbeat },
                 );
                 for (const r of await slice.run()) if (r.outcome !== 'refused') progress[r.outcome]++;
                 const reasons = slice.refused().map((r) => `${req.topic}/${batch.partition}@${r.item.message.offset}: ${r.reason}`);

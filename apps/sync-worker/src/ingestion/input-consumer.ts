@@ -130,17 +130,17 @@ export class InputConsumer {
       },
     );
     let lettersSent = false;
-    const ok = await this.withRetry(p, async () => {
-      const results = await isolating.run();
+    const results = await this.withRetry(p, async () => {
+      const outcomes = await isolating.run();
       if (!lettersSent) {
         await this.deadLetters.send(isolating.refused().map((r) => ({ ...r.item, reason: r.reason, stage: r.stage })));
         lettersSent = true;
       }
-      return results;
+      return outcomes;
     });
-    if (!ok) return false;
+    if (!results) return false;
 
-    for (const r of ok) this.metrics.inputMessages.inc({ outcome: r.outcome === 'refused' ? 'dead_lettered' : r.outcome, topic });
+    for (const r of results) this.metrics.inputMessages.inc({ outcome: r.outcome === 'refused' ? 'dead_lettered' : r.outcome, topic });
     for (const r of isolating.refused()) {
       this.logger.warn({ topic, partition, offset: r.item.message.offset, stage: r.stage, reason: r.reason }, 'dead-lettered');
     }
