@@ -73,4 +73,41 @@ describe('replay of an input topic and of the dead-letter topic', () => {
     expect(r).toMatchObject({ read: 1, applied: 1, invalid: 0 });
     expect((await f.published('1:5'))[0].course_enrollment.status).toBe('assigned');
   });
+
+  it('reports a message the store refuses as invalid, applies its neighbours, and goes on (no endless retry)', async () => {
+    // Given a store limit the contract does not know: a trigger refusing one marked membership
+    const schema = f.config.database.schema;
+    await f.ds.query(`
+      CREATE FUNCTION "${schema}".refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.custom_fields ->> 'marker' = 'refuse-me' THEN RAISE EXCEPTION 'store limit: refused %', NEW.id USING ERRCODE = '54000'; END IF;
+        RETURN NEW;
+      END $$`);
+    await f.ds.query(`CREATE TRIGGER refuse_marked BEFORE INSERT ON "${schema}".membership_facts FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_marked()`);
+    try {
+      const cut = Date.now();
+      await new Promise((r) => setTimeout(r, 20));
+      await send([
+        events.membershipChanged({ course_id: 2, user_id: 1, join_status: 'joined' }, m()),
+        events.membershipChanged({ course_id: 2, user_id: 2, join_status: 'joined', custom_fields: { marker: 'refuse-me' } }, m()),
+        events.membershipChanged({ course_id: 2, user_id: 3, join_status: 'joined' }, m()),
+      ]);
+
+      // When the topic is replayed from then
+      const invalid: string[] = [];
+      const r = await replay.run({ topic: f.config.topics.memberships, fromTimestamp: cut }, `replay-${f.config.runId}-5`, (_p, reasons) => {
+        invalid.push(...reasons);
+      });
+
+      // Then the refused one is reported with the store's error, the others are applied
+      expect(r).toMatchObject({ total: 3, read: 3, applied: 2, invalid: 1 });
+      expect(invalid).toHaveLength(1);
+      expect(invalid[0]).toMatch(/refused when applied: store limit: refused r-\d+ \(SQLSTATE 54000\)/);
+      expect(await f.published('2:1')).toHaveLength(1);
+      expect(await f.published('2:3')).toHaveLength(1);
+      expect(await f.published('2:2')).toHaveLength(0);
+    } finally {
+      await f.ds.query(`DROP TRIGGER refuse_marked ON "${schema}".membership_facts`);
+    }
+  }, 60_000);
 });

@@ -27,6 +27,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { CourseEnrollmentsEvent, decodeMessage, decodeOutputEvent } from '@app/contracts';
 import { DerivedEnrollment, Fact, foldFacts } from '@app/domain';
+import { MetricsEndpoint } from '@app/observability';
 import { createDataSource, migrateUp, RecomputeRequestRepository } from '@app/persistence';
 import { CourseRecompute, createProjection } from '@app/projection';
 import { InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
@@ -118,6 +119,7 @@ export function envOf(config: AppConfig): Record<string, string> {
     JOBS_WORKER_METRICS_PORT: '0',
     COURSE_URL_TEMPLATE: config.courseUrlTemplate,
     OUTBOX_POLL_MS: String(config.outboxPollMs),
+    STALL_AFTER_MS: String(config.stallAfterMs),
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
   };
 }
@@ -248,6 +250,15 @@ export class Pipeline {
       .compile();
     await moduleRef.init();
     this.jobsApp = moduleRef;
+  }
+
+  /** GET on the in-process worker's metrics port (`/metrics`, `/health/live`, `/health/ready`). */
+  async workerGet(path: string): Promise<{ status: number; body: string }> {
+    if (!this.app) throw new Error('no in-process worker');
+    const port = this.app.get(MetricsEndpoint).boundPort();
+    if (port === undefined) throw new Error('the worker serves no metrics port');
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: res.status, body: await res.text() };
   }
 
   /** Stops the in-process worker through its shutdown hooks (consumer, then relay, then pools). */
@@ -427,15 +438,16 @@ export class Pipeline {
   }
 
   /**
-   * The `enrollments` rows equal `foldFacts` of everything produced, and the last published
+   * The `enrollments` rows equal `foldFacts` of everything produced (or of `valid` only, when
+   * some messages pass the contract but are refused when applied), and the last published
    * event per key equals its row. One line per mismatch ([] = equal).
    */
-  async oracle(): Promise<string[]> {
+  async oracle(valid: readonly RawInput[] = this.produced): Promise<string[]> {
     const rows = new Map<string, ProjectionRow>(
       (await this.ds.query(`SELECT id, version, deleted, state FROM enrollments`)).map((r: ProjectionRow) => [r.id, r]),
     );
     return [
-      ...projectionProblems(this.expected(), rows),
+      ...projectionProblems(this.expected(valid), rows),
       ...publishedProblems(rows, this.published().last),
       ...this.badOutputs.map((b) => `${b.key}: output breaks the contract: ${b.error}`),
     ];

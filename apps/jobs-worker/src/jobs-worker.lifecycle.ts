@@ -53,6 +53,11 @@ export class JobsWorkerLifecycle implements OnApplicationBootstrap, BeforeApplic
     void this.operations.scheduleSweep();
   }
 
+  /** Each registered queue worker and whether it is running (for readiness). */
+  workerStates(): { queue: string; running: boolean }[] {
+    return [...this.workers.values()].map((w) => ({ queue: w.name, running: w.isRunning() && !w.closing }));
+  }
+
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'draining: closing job workers');
     await Promise.all([this.courseRecompute.close(), this.operations.close()]);

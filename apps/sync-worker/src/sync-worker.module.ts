@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
 import { DeadLetterPublisher, KafkaModule } from '@app/messaging';
-import { LoggingModule, METRICS_PORT, MetricsEndpoint, MetricsModule } from '@app/observability';
+import { LoggingModule, METRICS_PORT, MetricsEndpoint, MetricsModule, READINESS_CHECK } from '@app/observability';
 import { PersistenceModule } from '@app/persistence';
 import { ProjectionModule } from '@app/projection';
 import { InputConsumer } from './ingestion/input-consumer';
 import { OutboxRelay } from './outbox/outbox-relay';
+import { SyncWorkerReadiness } from './health/sync-worker-readiness';
 import { SyncWorkerLifecycle } from './sync-worker.lifecycle';
 
 const DLQ_PRODUCER = Symbol('DLQ_PRODUCER');
@@ -30,6 +31,8 @@ const DLQ_PRODUCER = Symbol('DLQ_PRODUCER');
         new DeadLetterPublisher(producer, c.topics.dlq),
     },
     { provide: METRICS_PORT, inject: [APP_CONFIG], useFactory: (c: AppConfig) => c.metricsPorts.syncWorker },
+    SyncWorkerReadiness,
+    { provide: READINESS_CHECK, useExisting: SyncWorkerReadiness },
     MetricsEndpoint,
     InputConsumer,
     OutboxRelay,

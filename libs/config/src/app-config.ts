@@ -22,6 +22,7 @@ export interface AppConfig {
   ingestSliceSize: number;
   ingestConcurrency: number;
   outboxPollMs: number;
+  stallAfterMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -49,6 +50,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingestSliceSize: c.INGEST_SLICE_SIZE,
     ingestConcurrency: c.INGEST_CONCURRENCY,
     outboxPollMs: c.OUTBOX_POLL_MS,
+    stallAfterMs: c.STALL_AFTER_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };
 }

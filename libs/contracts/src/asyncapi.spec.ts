@@ -110,7 +110,9 @@ describe('AsyncAPI document', () => {
       'lms.course_enrollment.deleted',
     ]);
     const dlq = doc.components.messages.deadLetter;
-    expect(dlq.headers.required).toEqual(['dlq_reason', 'dlq_topic', 'dlq_partition', 'dlq_offset']);
+    expect(dlq.headers.required).toEqual(['dlq_reason', 'dlq_stage', 'dlq_topic', 'dlq_partition', 'dlq_offset']);
+    expect(dlq.headers.properties.dlq_stage.enum).toEqual(['decode', 'apply']);
+    expect(dlq.headers.properties.dlq_truncated).toBeDefined(); // only on a letter cut to fit, so not required
     expect(doc.operations.sendDeadLetters.channel).toEqual({ $ref: '#/channels/deadLetters' });
   });
 

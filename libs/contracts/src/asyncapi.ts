@@ -1,4 +1,4 @@
-import { DLQ_HEADERS, MAX_DLQ_REASON_CHARS } from './dead-letter';
+import { DLQ_HEADERS, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
 import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, TopicNames } from './envelope';
 import {
   CUSTOM_FIELDS_LIMITS,
@@ -204,7 +204,7 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
     title: 'Dead letter',
     summary: 'An input message that can never be applied, copied unchanged.',
     description:
-      'Key, value and headers of the input message are copied byte for byte (not JSON, not a CloudEvent, an unknown type, data that breaks the contract, over 1 MiB), with four headers added. Transient failures are retried, never dead-lettered.',
+      'Key, value and headers of the input message are copied byte for byte (not JSON, not a CloudEvent, an unknown type, data that breaks the contract, over 1 MiB; or a message the store refused when applied alone), with five headers added. A copy too big for the topic is truncated to fit and marked, never dropped. Transient failures are retried, never dead-lettered.',
     headers: {
       type: 'object',
       description: 'The original headers, plus:',
@@ -214,9 +214,21 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
           maxLength: MAX_DLQ_REASON_CHARS,
           description: 'Human-readable error naming the offending field, e.g. `data.lesson.status must be "draft" or "published", got "live"`.',
         },
+        [DLQ_HEADERS.stage]: {
+          type: 'string',
+          enum: ['decode', 'apply'],
+          description:
+            '`decode`: the message breaks the contract or cannot be decoded. `apply`: it passed the contract, but applying it failed alone in its own transaction (its slice was bisected to find it) with an error that is not a transient one; the reason holds that error.',
+        },
         [DLQ_HEADERS.topic]: { type: 'string', description: 'Topic the message was read from.' },
         [DLQ_HEADERS.partition]: { type: 'string', pattern: '^[0-9]+$', description: 'Its partition, in decimal.' },
         [DLQ_HEADERS.offset]: { type: 'string', pattern: '^[0-9]+$', description: 'Its offset, in decimal.' },
+        [DLQ_TRUNCATED_HEADER]: {
+          type: 'string',
+          pattern: '^[0-9]+$',
+          description:
+            "Only when the copy would exceed the dead-letter topic's `max.message.bytes`: the value was cut to fit (and if the key and headers alone did not fit, the original headers were dropped and the key cut too); this is the original value's size in bytes.",
+        },
       },
       required: Object.values(DLQ_HEADERS),
     },

@@ -1,10 +1,10 @@
-import { deadLetterMessage, DLQ_HEADERS, MAX_DLQ_REASON_CHARS } from './dead-letter';
+import { deadLetterMessage, DLQ_HEADERS, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
 
 describe('dead letters', () => {
   const key = Buffer.from('42:7');
   const value = Buffer.from('not json');
 
-  it('copies key, value and headers unchanged and adds the four dlq headers', () => {
+  it('copies key, value and headers unchanged and adds the five dlq headers', () => {
     const traceparent = Buffer.from('00-abc-01');
     const dl = deadLetterMessage(
       { key, value, headers: { traceparent, ce_id: ['a', 'b'], gone: undefined } },
@@ -17,20 +17,30 @@ describe('dead letters', () => {
       traceparent,
       ce_id: ['a', 'b'],
       dlq_reason: 'value is not valid JSON at position 0: unexpected "n"',
+      dlq_stage: 'decode',
       dlq_topic: 'lms.courses.v1',
       dlq_partition: '3',
       dlq_offset: '9007199254740993',
     });
-    expect(Object.values(DLQ_HEADERS).sort()).toEqual(['dlq_offset', 'dlq_partition', 'dlq_reason', 'dlq_topic']);
+    expect(Object.values(DLQ_HEADERS).sort()).toEqual(['dlq_offset', 'dlq_partition', 'dlq_reason', 'dlq_stage', 'dlq_topic']);
   });
 
-  it('replaces dlq headers of a message that was dead-lettered before', () => {
+  it('says the stage: apply when the store refused a message that passed the contract', () => {
+    const dl = deadLetterMessage({ key, value }, { topic: 't', partition: 1, offset: '2' }, 'refused', 'apply');
+    expect(dl.headers[DLQ_HEADERS.stage]).toBe('apply');
+  });
+
+  it('replaces dlq headers of a message that was dead-lettered before, including a truncation mark', () => {
     const dl = deadLetterMessage(
-      { key: null, value: null, headers: { dlq_reason: 'old', dlq_topic: 'old', dlq_offset: '1', dlq_partition: '0' } },
+      {
+        key: null,
+        value: null,
+        headers: { dlq_reason: 'old', dlq_stage: 'apply', dlq_topic: 'old', dlq_offset: '1', dlq_partition: '0', [DLQ_TRUNCATED_HEADER]: '9' },
+      },
       { topic: 't', partition: 0, offset: '5' },
       'new',
     );
-    expect(dl.headers).toEqual({ dlq_reason: 'new', dlq_topic: 't', dlq_partition: '0', dlq_offset: '5' });
+    expect(dl.headers).toEqual({ dlq_reason: 'new', dlq_stage: 'decode', dlq_topic: 't', dlq_partition: '0', dlq_offset: '5' });
   });
 
   it('bounds the reason', () => {

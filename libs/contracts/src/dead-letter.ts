@@ -2,14 +2,28 @@ import type { HeaderValue } from './envelope';
 
 /**
  * Dead letters (`lms.enrollment-sync.dlq.v1`): the input message copied unchanged — key, value
- * and headers — plus four headers saying why and where it came from.
+ * and headers — plus five headers saying why, at which stage and where it came from.
  */
 export const DLQ_HEADERS = {
   reason: 'dlq_reason',
+  stage: 'dlq_stage',
   topic: 'dlq_topic',
   partition: 'dlq_partition',
   offset: 'dlq_offset',
 } as const;
+
+/**
+ * Where a message was found unusable: `decode` = it breaks the contract (or cannot be decoded at
+ * all); `apply` = it passed the contract but the store refused it, alone, in its own transaction.
+ */
+export type DeadLetterStage = 'decode' | 'apply';
+
+/**
+ * Present only on a dead letter too big for the dead-letter topic: the value (and, if the key
+ * and headers alone do not fit, the key, with the original headers dropped) was cut to fit, and
+ * this header holds the original value's size in bytes, in decimal.
+ */
+export const DLQ_TRUNCATED_HEADER = 'dlq_truncated';
 
 /** Reasons are human-readable one-liners; this bounds them so a header never balloons. */
 export const MAX_DLQ_REASON_CHARS = 1000;
@@ -35,13 +49,15 @@ export function deadLetterMessage(
   msg: { key: Buffer | null; value: Buffer | null; headers?: Record<string, HeaderValue> },
   origin: DeadLetterOrigin,
   reason: string,
+  stage: DeadLetterStage = 'decode',
 ): DeadLetterMessage {
   const headers: DeadLetterMessage['headers'] = {};
-  const dlqNames = new Set<string>(Object.values(DLQ_HEADERS));
+  const dlqNames = new Set<string>([...Object.values(DLQ_HEADERS), DLQ_TRUNCATED_HEADER]);
   for (const [name, value] of Object.entries(msg.headers ?? {})) {
     if (value !== undefined && !dlqNames.has(name)) headers[name] = value;
   }
   headers[DLQ_HEADERS.reason] = boundedReason(reason);
+  headers[DLQ_HEADERS.stage] = stage;
   headers[DLQ_HEADERS.topic] = origin.topic;
   headers[DLQ_HEADERS.partition] = String(origin.partition);
   headers[DLQ_HEADERS.offset] = origin.offset;

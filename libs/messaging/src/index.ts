@@ -2,5 +2,6 @@ export * from './kafka-client';
 export * from './kafka.module';
 export * from './dead-letters';
 export * from './topic-replay';
+export * from './poison-isolation';
 export * from './failure-classification';
 export * from './key-partitioner';

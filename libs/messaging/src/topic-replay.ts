@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
-import { decodeMessage, DLQ_HEADERS, InputEvent, TopicNames } from '@app/contracts';
+import { DLQ_HEADERS, TopicNames } from '@app/contracts';
+import { ApplyPort, PoisonIsolatingSlice } from './poison-isolation';
 
 export interface ReplayRequest {
   topic: string;
@@ -18,14 +19,14 @@ export interface ReplayProgress {
   invalid: number;
 }
 
-export type ApplyPort = (events: InputEvent[]) => Promise<{ outcomes: ('applied' | 'duplicate' | 'noop')[] }>;
-
 /**
  * Re-reads a topic from an offset or a timestamp up to its end as it was when the replay began,
  * and applies what it reads through the normal path. Idempotent by construction: the inbox makes
  * every event already applied a duplicate. Reading the dead-letter topic (after a fix) decodes
- * each message as if it came from its original topic (`dlq_topic`). A message that is still
- * invalid is counted and reported, never dead-lettered again: it is already there once.
+ * each message as if it came from its original topic (`dlq_topic`). Each batch is decoded and
+ * applied as the consumer does (`PoisonIsolatingSlice`): a message that is still invalid, or that
+ * the store refuses alone, is counted and reported, never dead-lettered again (it is already
+ * there once, or will be when the consumer reaches it), and the replay goes on.
  */
 export class TopicReplay {
   constructor(
@@ -79,17 +80,19 @@ export class TopicReplay {
               eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
                 const high = end.get(batch.partition)!;
                 const inRange = batch.messages.filter((m) => BigInt(m.offset) < high);
-                const events: InputEvent[] = [];
-                const reasons: string[] = [];
-                for (const m of inRange) {
-                  const headers = m.headers ?? {};
-                  const origin = req.topic === this.topics.dlq ? headers[DLQ_HEADERS.topic]?.toString() ?? req.topic : req.topic;
-                  const d = decodeMessage({ topic: origin, key: m.key, value: m.value, headers }, this.topics);
-                  if (d.ok) events.push(d.event);
-                  else reasons.push(`${req.topic}/${batch.partition}@${m.offset}: ${d.reason}`);
-                }
-                const { outcomes } = await this.apply(events);
-                for (const o of outcomes) progress[o]++;
+                const slice = new PoisonIsolatingSlice(
+                  inRange.map((m) => ({
+                    topic: req.topic,
+                    partition: batch.partition,
+                    message: m,
+                    decodeAs: req.topic === this.topics.dlq ? m.headers?.[DLQ_HEADERS.topic]?.toString() ?? req.topic : req.topic,
+                  })),
+                  this.topics,
+                  this.apply,
+                  { beforeRetry: heartbeat },
+                );
+                for (const r of await slice.run()) if (r.outcome !== 'refused') progress[r.outcome]++;
+                const reasons = slice.refused().map((r) => `${req.topic}/${batch.partition}@${r.item.message.offset}: ${r.reason}`);
                 progress.invalid += reasons.length;
                 progress.read += inRange.length;
                 const last = batch.messages[batch.messages.length - 1];

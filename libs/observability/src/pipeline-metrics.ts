@@ -12,6 +12,9 @@ export class PipelineMetrics {
   readonly outboxPending: Gauge;
   readonly outboxParked: Gauge;
   readonly relayPublishSeconds: Histogram;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly sliceFailures: Counter<'kind'>;
+  readonly outboxOldestAgeSeconds: Gauge;
 
   constructor(registry: MetricsRegistry) {
     this.inputMessages = new Counter({
@@ -52,6 +55,23 @@ export class PipelineMetrics {
       name: 'enrollment_sync_relay_publish_seconds',
       help: 'Time from an event\'s insert into the outbox to the broker\'s acknowledgement of it',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    });
+    this.consumerLag = new Gauge({
+      name: 'enrollment_sync_consumer_lag',
+      help: 'Input messages not yet applied or dead-lettered (high watermark minus processed offset), per partition this worker owns',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+    });
+    this.sliceFailures = new Counter({
+      name: 'enrollment_sync_slice_failures_total',
+      help: 'Failed attempts to apply a slice (or a part of it while bisecting), by kind: transient, conflict or poison',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.outboxOldestAgeSeconds = new Gauge({
+      name: 'enrollment_sync_outbox_oldest_age_seconds',
+      help: 'Age of the oldest outbox event not yet published (0 when none)',
       registers: [registry],
     });
   }
