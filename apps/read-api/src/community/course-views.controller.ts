@@ -175,7 +175,7 @@ export class CourseViewsController {
       member = rows.length > 0;
     }
     return deriveCourseView(
-      { courseId, course: f.course, sections: f.sections, lessons: f.lessons },
+      { courseId, course: f.course, lastUpsert: f.lastUpsert, sections: f.sections, lessons: f.lessons },
       member ? { userId: userId!, memberships: f.memberships, progress: f.progress } : undefined,
     );
   }
