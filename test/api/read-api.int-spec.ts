@@ -16,6 +16,7 @@ import { clock, events, InputMessage } from '@app/workload';
 import { ReadApiModule } from '../../apps/read-api/src/read-api.module';
 import { CursorCodec } from '../../apps/read-api/src/unified/cursor';
 import { isolatedConfig } from '../support/isolation';
+import { sourceSchemaProblems } from '../support/source-schemas';
 
 const TOKEN = 'a'.repeat(32);
 const C1 = 101; // 4 published lessons in 2 sections, 1 draft, 25 members
@@ -66,10 +67,22 @@ describe('read API on a real Postgres', () => {
 
   const get = (path: string, token: string | null = TOKEN, headers: Record<string, string> = {}) =>
     fetch(`${base}${path}`, { headers: token === null ? headers : { authorization: `Bearer ${token}`, ...headers } });
+  /** Every object a view returns, checked against the source document it comes from (seeds). */
+  const sourceProblems = (path: string, body: Json): string[] => {
+    const [route, query = ''] = path.split('?');
+    if (/^\/unified\/lms\/course-enrollments\/[^/]+$/.test(route)) return sourceSchemaProblems('CourseEnrollments', body);
+    if (/^\/unified\/lms\/course-enrollments\/?$/.test(route)) return body.result.flatMap((e: Json) => sourceSchemaProblems('CourseEnrollments', e));
+    if (/^\/api\/v2\/course\/\d+\/users\/?$/.test(route)) return body.results.flatMap((e: Json) => sourceSchemaProblems('CourseUserDashboardEntry', e));
+    if (/^\/api\/v2\/course\/\d+\/?$/.test(route)) {
+      return sourceSchemaProblems(new URLSearchParams(query).get('view') === 'dashboard' ? 'CourseDashboard' : 'CourseUserDetail', body);
+    }
+    return [];
+  };
   const getJson = async <T = Json>(path: string, status = 200): Promise<T> => {
     const res = await get(path);
     const body = await res.json();
     if (res.status !== status) throw new Error(`${path}: expected ${status}, got ${res.status} ${JSON.stringify(body)}`);
+    if (status === 200) expect({ path, problems: sourceProblems(path, body) }).toEqual({ path, problems: [] });
     return body as T;
   };
   const expectError = async (path: string, status: number, mentions?: string) => {
