@@ -16,6 +16,7 @@ import { clock, events, InputMessage } from '@app/workload';
 import { ReadApiModule } from '../../apps/read-api/src/read-api.module';
 import { CursorCodec } from '../../apps/read-api/src/unified/cursor';
 import { isolatedConfig } from '../support/isolation';
+import { sourceSchemaProblems } from '../support/source-schemas';
 
 const TOKEN = 'a'.repeat(32);
 const C1 = 101; // 4 published lessons in 2 sections, 1 draft, 25 members
@@ -32,6 +33,13 @@ const COURSE_KEYS = [
   'id', 'name', 'slug', 'description', 'type', 'privacy', 'enforce_lessons_order', 'new_comment_notification_enabled',
   'hide_member_count', 'meta_title', 'meta_description', 'og_title', 'og_description', 'og_image', 'image_bigger', 'image_big',
   'image_medium', 'image_small', 'deleted', 'created_at', 'created_by', 'categories',
+];
+
+/** Course Dashboard: exactly the fields of the source document (seed 001), in its order. */
+const DASHBOARD_KEYS = [
+  'id', 'name', 'slug', 'type', 'privacy', 'hide_member_count', 'meta_title', 'meta_description', 'og_title', 'og_description',
+  'og_image', 'image_bigger', 'image_big', 'image_medium', 'image_small', 'deleted', 'join_status', 'user_completion_rate',
+  'created_at', 'created_by', 'categories', 'avg_completion_rate',
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -59,10 +67,22 @@ describe('read API on a real Postgres', () => {
 
   const get = (path: string, token: string | null = TOKEN, headers: Record<string, string> = {}) =>
     fetch(`${base}${path}`, { headers: token === null ? headers : { authorization: `Bearer ${token}`, ...headers } });
+  /** Every object a view returns, checked against the source document it comes from (seeds). */
+  const sourceProblems = (path: string, body: Json): string[] => {
+    const [route, query = ''] = path.split('?');
+    if (/^\/unified\/lms\/course-enrollments\/[^/]+$/.test(route)) return sourceSchemaProblems('CourseEnrollments', body);
+    if (/^\/unified\/lms\/course-enrollments\/?$/.test(route)) return body.result.flatMap((e: Json) => sourceSchemaProblems('CourseEnrollments', e));
+    if (/^\/api\/v2\/course\/\d+\/users\/?$/.test(route)) return body.results.flatMap((e: Json) => sourceSchemaProblems('CourseUserDashboardEntry', e));
+    if (/^\/api\/v2\/course\/\d+\/?$/.test(route)) {
+      return sourceSchemaProblems(new URLSearchParams(query).get('view') === 'dashboard' ? 'CourseDashboard' : 'CourseUserDetail', body);
+    }
+    return [];
+  };
   const getJson = async <T = Json>(path: string, status = 200): Promise<T> => {
     const res = await get(path);
     const body = await res.json();
     if (res.status !== status) throw new Error(`${path}: expected ${status}, got ${res.status} ${JSON.stringify(body)}`);
+    if (status === 200) expect({ path, problems: sourceProblems(path, body) }).toEqual({ path, problems: [] });
     return body as T;
   };
   const expectError = async (path: string, status: number, mentions?: string) => {
@@ -106,7 +126,7 @@ describe('read API on a real Postgres', () => {
       events.sectionUpserted(C2, { id: 21, name: 'Only', position: 1 }, o()),
       events.lessonUpserted(C2, { id: 2001, section_id: 21, name: 'A', status: 'published', position: 1 }, o()),
       events.lessonUpserted(C2, { id: 2002, section_id: 21, name: 'B', status: 'published', position: 2 }, o()),
-      events.courseUpserted({ id: C3, name: 'Course Three' }, o()),
+      events.courseUpserted({ id: C3, name: 'Course Three', slug: 'course-three', privacy: 'open' }, o()),
     ]);
     await apply([events.courseDeleted(C3, o())]);
     const users: InputMessage[] = [];
@@ -353,6 +373,8 @@ describe('read API on a real Postgres', () => {
       const d = await getJson(`/api/v2/course/${C1}/?user=9`);
       for (const k of COURSE_KEYS) expect(d).toHaveProperty(k);
       expect(d).toMatchObject({ id: C1, name: 'Course One', slug: 'course-one', type: 'self-paced', deleted: false });
+      // left out of the upsert: the defaults of events.md (new_comment_notification_enabled is true)
+      expect(d).toMatchObject({ enforce_lessons_order: false, new_comment_notification_enabled: true, hide_member_count: false, privacy: '' });
       expect(d.sections_order).toEqual([11, 12]);
       // user 9 completed 9 % 5 = 4 lessons: 1001..1004
       expect(d.sections).toEqual([
@@ -375,9 +397,7 @@ describe('read API on a real Postgres', () => {
 
     it('Course Dashboard: avg_completion_rate over joined members', async () => {
       const d = await getJson(`/api/v2/course/${C1}/?view=dashboard&user=4`);
-      for (const k of COURSE_KEYS.filter((k) => k !== 'description')) expect(d).toHaveProperty(k);
-      expect(d).not.toHaveProperty('description');
-      expect(d).not.toHaveProperty('sections');
+      expect(Object.keys(d)).toEqual(DASHBOARD_KEYS);
       const rates: number[] = (await ds.query(
         `SELECT user_completion_rate FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = 'joined'`, [C1],
       )).map((r: { user_completion_rate: number }) => r.user_completion_rate);
@@ -437,8 +457,10 @@ describe('read API on a real Postgres', () => {
     it('shows a deleted course with no members and 404s an unknown one', async () => {
       const d = await getJson(`/api/v2/course/${C3}/`);
       expect(d).toMatchObject({ id: C3, deleted: true, sections_order: [], sections: [], num_lessons: 0 });
+      // its last known fields, as in its last upsert (api.md)
+      expect(d).toMatchObject({ name: 'Course Three', type: 'self-paced', slug: 'course-three', privacy: 'open', new_comment_notification_enabled: true });
       expect(await getJson(`/api/v2/course/${C3}/users/`)).toEqual({ count: 0, next: null, previous: null, results: [] });
-      expect(await getJson(`/api/v2/course/${C3}/?view=dashboard`)).toMatchObject({ deleted: true, avg_completion_rate: 0 });
+      expect(await getJson(`/api/v2/course/${C3}/?view=dashboard`)).toMatchObject({ name: 'Course Three', type: 'self-paced', deleted: true, avg_completion_rate: 0 });
       await expectError('/api/v2/course/999/', 404);
       await expectError('/api/v2/course/999/?view=dashboard', 404);
       await expectError('/api/v2/course/999/users/', 404);

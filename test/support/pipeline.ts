@@ -34,6 +34,7 @@ import { InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishe
 import { SyncWorkerModule } from '../../apps/sync-worker/src/sync-worker.module';
 import { isolatedConfig, TEST_DATABASE_URL } from './isolation';
 import { createRunTopics, testKafka } from './kafka';
+import { sourceSchemaProblems } from './source-schemas';
 
 export type InputTopicKey = InputMessage['topic'];
 
@@ -195,6 +196,9 @@ export class Pipeline {
         const key = message.key?.toString() ?? '';
         try {
           const event = decodeOutputEvent(message.value ?? Buffer.alloc(0));
+          for (const problem of sourceSchemaProblems('CourseEnrollments', event.data.course_enrollment)) {
+            this.badOutputs.push({ key, error: `v${event.data.version} breaks the source schema: ${problem}` });
+          }
           const list = this.outputs.get(key) ?? [];
           list.push({ key, partition, offset: message.offset, event });
           this.outputs.set(key, list);

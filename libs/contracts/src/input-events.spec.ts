@@ -9,7 +9,7 @@ const COURSE_DEFAULTS = {
   description: '',
   privacy: '' as const,
   enforce_lessons_order: false,
-  new_comment_notification_enabled: false,
+  new_comment_notification_enabled: true, // events.md: defaults to true, as the Course schema says
   hide_member_count: false,
   meta_title: '',
   meta_description: '',
@@ -194,6 +194,15 @@ describe('input events: defaults and normalisation', () => {
         categories: [{ id: 1, name: 'Engineering' }],
       },
     });
+  });
+
+  it('defaults new_comment_notification_enabled to true (events.md) and keeps an explicit false', () => {
+    const absent = accept(structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled' } }))).fact;
+    const sentNull = accept(structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled', new_comment_notification_enabled: null } }))).fact;
+    const sentFalse = accept(structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled', new_comment_notification_enabled: false } }))).fact;
+    expect(absent).toMatchObject({ course: { new_comment_notification_enabled: true, enforce_lessons_order: false, hide_member_count: false } });
+    expect(sentNull).toMatchObject({ course: { new_comment_notification_enabled: true } });
+    expect(sentFalse).toMatchObject({ course: { new_comment_notification_enabled: false } });
   });
 
   it('reads an explicit null optional course field as its default', () => {

@@ -118,7 +118,7 @@ export const courseSchema = named(
       description: optional(bounded(TEXT_LIMITS.description), ''),
       privacy: optional(oneOf(COURSE_PRIVACIES), '', '"" is a draft.'),
       enforce_lessons_order: optional(flag, false),
-      new_comment_notification_enabled: optional(flag, false),
+      new_comment_notification_enabled: optional(flag, true, 'Defaults to true, as the community platform\'s Course schema says.'),
       hide_member_count: optional(flag, false),
       meta_title: optional(displayName, ''),
       meta_description: optional(summary, ''),

@@ -10,10 +10,17 @@ import type { Course, CourseFact, Lesson, LessonFact, ProgressFact, Section, Sec
 
 /** Everything needed to derive one course's structure. Arrays may hold any number of facts per
  * register, in any order, with duplicates: only the latest fact of each register is used. */
+export type CourseUpsertFact = Extract<CourseFact, { deleted: false }>;
+
 export interface CourseFacts {
   courseId: number;
   /** The course's latest fact, or undefined when none was seen. */
   course: CourseFact | undefined;
+  /**
+   * The course's latest upsert, or undefined when none was seen. It differs from `course` only
+   * while a deletion is the latest fact: it is what a deleted course still shows (api.md).
+   */
+  lastUpsert: CourseUpsertFact | undefined;
   sections: readonly SectionFact[];
   lessons: readonly LessonFact[];
 }
@@ -26,6 +33,8 @@ export interface CourseStructure {
   courseDeleted: boolean;
   /** The live snapshot: null when never seen or deleted. */
   course: Course | null;
+  /** The live snapshot, or while deleted the latest upsert before the deletion; null when no upsert was seen. */
+  lastKnownCourse: Course | null;
   /** Counting lessons by id (published, section not deleted, course not deleted). */
   countingLessons: ReadonlyMap<number, Lesson>;
   /** = countingLessons.size */
@@ -41,6 +50,8 @@ export function deriveCourseStructure(facts: CourseFacts): CourseStructure {
   const courseFact = facts.course && facts.course.courseId === courseId ? facts.course : undefined;
   const courseDeleted = courseFact?.deleted === true;
   const course = courseFact && !courseFact.deleted ? courseFact.course : null;
+  const lastUpsert = facts.lastUpsert && facts.lastUpsert.courseId === courseId ? facts.lastUpsert : undefined;
+  const lastKnownCourse = course ?? (courseDeleted && lastUpsert ? lastUpsert.course : null);
 
   const sections = latestBy(
     facts.sections.filter((f) => f.courseId === courseId),
@@ -72,6 +83,7 @@ export function deriveCourseStructure(facts: CourseFacts): CourseStructure {
     courseKnown: courseFact !== undefined,
     courseDeleted,
     course,
+    lastKnownCourse,
     countingLessons,
     numLessons: countingLessons.size,
     numSections: countingSectionIds.size,

@@ -47,8 +47,29 @@ describe('deriveCourseView', () => {
 
   it('a deleted course has no sections or lessons; a course never seen is not known', () => {
     const v = given(...structure(), courseDeleted(1)).view(1);
-    expect(v).toMatchObject({ known: true, deleted: true, course: null, sections_order: [], sections: [], num_lessons: 0, num_sections: 0 });
+    expect(v).toMatchObject({ known: true, deleted: true, sections_order: [], sections: [], num_lessons: 0, num_sections: 0 });
     expect(given(lesson(2, 10), lessonDeleted(2, 11)).view(2)).toMatchObject({ known: false, deleted: false, course: null, num_lessons: 1 });
+  });
+});
+
+describe('deriveCourseView: a deleted course keeps its last known fields (api.md)', () => {
+  it('shows the latest upsert before the deletion, whatever the arrival order', () => {
+    const v = given(course(1, { at: 1, name: 'Old' }), course(1, { at: 2, name: 'Kafka', slug: 'kafka', type: 'scheduled' }), courseDeleted(1, { at: 3 })).view(1);
+    expect(v).toMatchObject({ deleted: true, course: { id: 1, name: 'Kafka', slug: 'kafka', type: 'scheduled' } });
+  });
+
+  it('an upsert older than the deletion arriving late updates the last known fields but does not bring the course back', () => {
+    const v = given(course(1, { at: 1, name: 'Old' }), courseDeleted(1, { at: 5 }), course(1, { at: 3, name: 'Renamed' })).view(1);
+    expect(v).toMatchObject({ deleted: true, course: { name: 'Renamed' } });
+  });
+
+  it('a newer upsert brings the course back', () => {
+    const v = given(course(1, { at: 1 }), courseDeleted(1, { at: 2 }), course(1, { at: 3, name: 'Back' })).view(1);
+    expect(v).toMatchObject({ deleted: false, course: { name: 'Back' } });
+  });
+
+  it('a course only ever seen deleted has no fields', () => {
+    expect(given(courseDeleted(1)).view(1)).toMatchObject({ known: true, deleted: true, course: null });
   });
 });
 

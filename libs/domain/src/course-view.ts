@@ -10,6 +10,9 @@
  *   user, `join_status` is null and `num_lessons_completed` / `user_completion_rate` are 0.
  * - With a user, completed lessons come from their progress facts whether or not the enrollment
  *   exists (the API decides whether to show them).
+ * - A deleted course keeps its last known fields (api.md): the latest upsert, which a deletion
+ *   cannot supersede as a snapshot, only as the course's state. A course only ever seen as a
+ *   deletion has none (`course: null`).
  */
 import { completedLessons, completionRate, deriveCourseStructure } from './course-structure';
 import type { CourseFacts } from './course-structure';
@@ -36,7 +39,7 @@ export interface CourseView {
   /** At least one course fact was seen (else the API answers 404). */
   known: boolean;
   deleted: boolean;
-  /** The live snapshot; null when never seen as an upsert or deleted. */
+  /** The live snapshot, or for a deleted course its last known one; null when no upsert was seen. */
   course: Course | null;
   sections_order: number[];
   sections: SectionSummary[];
@@ -70,7 +73,7 @@ export function deriveCourseView(facts: CourseFacts, user?: CourseViewUserFacts)
     courseId: facts.courseId,
     known: structure.courseKnown,
     deleted: structure.courseDeleted,
-    course: structure.course,
+    course: structure.lastKnownCourse,
     sections_order: structure.liveSections.map((s) => s.id),
     sections,
     num_lessons: structure.numLessons,

@@ -386,6 +386,12 @@ describe('deriveEnrollment: user, erasure, course, urls, remote_data', () => {
     expect(back).toMatchObject({ deleted: false, enrollment: { user: { name: 'grace' } } });
   });
 
+  it('erasure: the latest fact decides for the user themself; a newer upsert brings the name back', () => {
+    const s = given(course(C), membership(C, U, 'joined'), user(U, { at: 1 }), userDeleted(U, { at: 2 }));
+    expect(s.enrollment(C, U).user.name).toBeNull();
+    expect(s.and(user(U, { at: 3, real_name: 'Back' })).enrollment(C, U).user.name).toBe('Back');
+  });
+
   it('urls: template filled with id and URI-encoded slug', () => {
     const s = given(course(C, { slug: 'a b/ç' }), membership(C, U, 'joined'));
     expect(s.enrollment(C, U).urls).toEqual([{ url: 'https://lms.example/courses/1/a%20b%2F%C3%A7', type: 'course' }]);
@@ -446,5 +452,38 @@ describe('deriveEnrollment: deadlines', () => {
     expect(s.and(membership(C, U, 'invited', { at: 2 })).derived(C, U)?.nextDeadline).toBeNull();
     expect(s.and(courseDeleted(C)).derived(C, U)?.nextDeadline).toBeNull();
     expect(withAssignment({}).when({ now: ms(50) }).derived(C, U)?.nextDeadline).toBeNull();
+  });
+});
+
+describe('deriveEnrollment: erasure of a name in other users\' enrollments (rules.md "Deletion and erasure", last point)', () => {
+  const A = 903; // the inviter
+  const invited = (o: { at?: number } = {}) => membership(C, U, 'invited', { ...o, actor: { id: A, name: 'Zelda Uniquename' } });
+
+  it('an inviter never deleted keeps their name', () => {
+    expect(given(course(C), user(A), invited()).enrollment(C, U).assigned_by).toEqual({ id: '903', name: 'Zelda Uniquename' });
+  });
+
+  it('the inviter deleted after the invitation: name null (other arrival orders checked by given)', () => {
+    const e = given(course(C), user(A, { at: 1 }), invited({ at: 2 }), userDeleted(A, { at: 3 })).enrollment(C, U);
+    expect(e.assigned_by).toEqual({ id: '903', name: null });
+  });
+
+  it('the inviter deleted before the invitation: name null', () => {
+    expect(given(course(C), userDeleted(A, { at: 1 }), invited({ at: 2 })).enrollment(C, U).assigned_by).toEqual({ id: '903', name: null });
+  });
+
+  it('deleted then upserted again, with an older invitation: still null, for good', () => {
+    const e = given(course(C), userDeleted(A, { at: 1 }), user(A, { at: 2 }), invited({ at: 3 }), user(A, { at: 4 })).enrollment(C, U);
+    expect(e.assigned_by).toEqual({ id: '903', name: null });
+  });
+
+  it('a deletion fact of someone else changes nothing', () => {
+    expect(given(course(C), userDeleted(904), invited()).enrollment(C, U).assigned_by).toEqual({ id: '903', name: 'Zelda Uniquename' });
+  });
+
+  it('a user who invited themself: erased as actor too', () => {
+    const e = given(course(C), membership(C, A, 'invited', { actor: { id: A, name: 'Zelda' } }), userDeleted(A), user(A)).enrollment(C, A);
+    expect(e.assigned_by).toEqual({ id: '903', name: null });
+    expect(e.user.name).toBe('User 903'); // their own profile came back with the newer upsert
   });
 });

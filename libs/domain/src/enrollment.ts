@@ -21,8 +21,10 @@
  * 5. `urls`: [] when the template is empty. `{id}` and `{slug}` are replaced everywhere
  *    (slug with encodeURIComponent). When the template needs `{slug}` and there is no slug (course
  *    never seen, deleted, or its slug is ""), `urls` is [] rather than a broken link.
- * 6. A deleted course has no name, type or privacy (the tombstone carries none): `title`,
- *    `course_type` and `course_privacy` are null and no lesson counts, as rules.md says.
+ * 6. The state derived for a deleted course has no name, type or privacy (the tombstone carries
+ *    none): `title`, `course_type` and `course_privacy` are null and no lesson counts, as rules.md
+ *    says. It is not what a `deleted` event publishes: that is the last published state
+ *    (deletion.ts); the derived one only stands for an enrollment deleted before it was published.
  * 7. Progress facts count whatever the membership period: completions made before a re-join or
  *    before the membership existed count. `started_at`, `last_activity_at` and
  *    `time_spent_seconds` use completions of any lesson ("any lesson"), counting or not.
@@ -34,6 +36,11 @@
  *    as time goes), rounded up to the millisecond so a timer armed then is never early.
  * 10. `updated_at` is not derivable from facts: `deriveEnrollment` returns the object without it
  *    (`CourseEnrollmentWithoutUpdatedAt`); `stampUpdatedAt` (material-diff.ts) adds it.
+ * 11. Erasure of a name in other users' enrollments (rules.md, last point of "Deletion and
+ *    erasure"): a user id with ANY `lms.user.deleted` fact, older or newer than its upserts, is in
+ *    `erasedUserIds`, and `assigned_by.name` is null whenever the actor is one of them, including
+ *    the user's own enrollment. It is a property of the set of facts (never of their order), and a
+ *    later upsert does not undo it; the user's own `user` field still follows their latest fact.
  */
 import { completedLessons, completionRate, deriveCourseStructure, progressPercent } from './course-structure';
 import type { CourseFacts, CourseStructure } from './course-structure';
@@ -48,6 +55,11 @@ export interface EnrollmentFacts extends CourseFacts {
   userId: number;
   /** The user's latest fact, or undefined when none was seen. */
   user: UserFact | undefined;
+  /**
+   * Ids of users with at least one `lms.user.deleted` fact (decision 11). It must hold at least
+   * those among the actors of `memberships`; more ids change nothing.
+   */
+  erasedUserIds: ReadonlySet<number>;
   /** All `lms.membership.changed` facts of the enrollment. */
   memberships: readonly MembershipFact[];
   /** All completion/uncompletion facts of the enrollment. */
@@ -84,6 +96,8 @@ interface DerivedEnrollmentBase {
   deleted: boolean;
   courseDeleted: boolean;
   userDeleted: boolean;
+  /** Actors of the enrollment's membership facts who are erased (decision 11), ascending. */
+  erasedActorIds: number[];
   counters: EnrollmentCounters;
   /**
    * The next instant (RFC 3339, ms, rounded up) after `now` at which the status may change because
@@ -296,6 +310,9 @@ export function deriveEnrollment(facts: EnrollmentFacts, ctx: DeriveContext): De
   const completion = courseCompletion(structure, progress.completed);
 
   const userDeleted = userFact?.deleted === true;
+  const erasedActorIds = [...new Set(memberships.flatMap((f) => (f.actor && facts.erasedUserIds.has(f.actor.id) ? [f.actor.id] : [])))].sort(
+    (a, b) => a - b,
+  );
   const deleted = structure.courseDeleted || userDeleted;
   const exists = memberships.length > 0;
 
@@ -313,6 +330,7 @@ export function deriveEnrollment(facts: EnrollmentFacts, ctx: DeriveContext): De
     deleted,
     courseDeleted: structure.courseDeleted,
     userDeleted,
+    erasedActorIds,
     counters,
   };
   if (!exists || membership.createdAt === null) return { ...base, exists: false, enrollment: null, nextDeadline: null };
@@ -345,7 +363,10 @@ export function deriveEnrollment(facts: EnrollmentFacts, ctx: DeriveContext): De
     attempt_number: grade ? grade.attemptNumber : null,
     attempts_count: grade ? grade.attemptsCount : null,
     is_mandatory: membership.assignment.is_mandatory,
-    assigned_by: membership.assignedBy,
+    assigned_by:
+      membership.assignedBy && erasedActorIds.includes(Number(membership.assignedBy.id))
+        ? { id: membership.assignedBy.id, name: null }
+        : membership.assignedBy,
     urls: courseUrls(ctx.courseUrlTemplate, courseId, course ? course.slug : null),
     created_at: toMillisIso(membership.createdAt),
     custom_fields: membership.customFields,

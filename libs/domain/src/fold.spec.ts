@@ -32,6 +32,14 @@ describe('foldFacts', () => {
     expect(foldFacts([b, a], DEFAULT_CTX).get('1:5')?.enrollment?.status).toBe('withdrawn');
   });
 
+  it('indexFacts keeps every user with a deletion fact and each course\'s latest upsert, whatever came after', () => {
+    const index = indexFacts([user(1, { at: 1 }), userDeleted(1, { at: 2 }), user(1, { at: 3 }), userDeleted(2), user(3), course(4, { at: 1, name: 'kept' }), courseDeleted(4, { at: 2 })]);
+    expect([...index.erasedUserIds].sort()).toEqual([1, 2]);
+    const cf = index.courseFacts(4);
+    expect(cf.course?.deleted).toBe(true);
+    expect(cf.lastUpsert?.course.name).toBe('kept');
+  });
+
   it('indexFacts exposes latest registers per course', () => {
     const index = indexFacts([course(1, { at: 1, name: 'old' }), course(1, { at: 2, name: 'new' }), lesson(1, 10, { at: 3 }), lesson(1, 10, { at: 2, name: 'older' })]);
     const cf = index.courseFacts(1);

@@ -4,13 +4,15 @@
  * obviously correct rather than fast (≈200k facts in well under a second or two):
  *
  * 1. drop duplicates (same source+id: the first occurrence is kept; exact duplicates are all equal);
- * 2. group: course/section/lesson/user facts by register, keeping the latest of each;
- *    membership/progress/grade facts by enrollment, keeping all of them;
+ * 2. group: course/section/lesson/user facts by register, keeping the latest of each (and, per
+ *    course, its latest upsert: what a deleted course still shows); the ids of users with ANY
+ *    deletion fact (erasure of their name elsewhere, for good); membership/progress/grade facts
+ *    by enrollment, keeping all of them;
  * 3. derive every enrollment that has at least one membership fact (deleted ones included, with
  *    `deleted: true`).
  */
 import { dedupeFacts, factOrder } from './fact-order';
-import type { CourseFacts } from './course-structure';
+import type { CourseFacts, CourseUpsertFact } from './course-structure';
 import { deriveEnrollment, enrollmentId } from './enrollment';
 import type { DeriveContext, DerivedEnrollment, EnrollmentFacts } from './enrollment';
 import type { CourseFact, Fact, GradeFact, LessonFact, MembershipFact, ProgressFact, SectionFact, UserFact } from './facts';
@@ -49,12 +51,16 @@ export interface FactIndex {
   enrollments: { courseId: number; userId: number }[];
   /** Ids of the courses with at least one course fact, ascending. */
   courses: number[];
+  /** Ids of the users with at least one deletion fact. */
+  erasedUserIds: ReadonlySet<number>;
   courseFacts(courseId: number): CourseFacts;
   enrollmentFacts(courseId: number, userId: number): EnrollmentFacts;
 }
 
 export function indexFacts(facts: Iterable<Fact>): FactIndex {
   const courses = new Registers<CourseFact>();
+  const courseUpserts = new Registers<CourseUpsertFact>();
+  const erasedUserIds = new Set<number>();
   const users = new Registers<UserFact>();
   const sections = new Registers<SectionFact>();
   const lessons = new Registers<LessonFact>();
@@ -69,10 +75,12 @@ export function indexFacts(facts: Iterable<Fact>): FactIndex {
     switch (f.kind) {
       case 'course':
         courses.put(String(f.courseId), f);
+        if (!f.deleted) courseUpserts.put(String(f.courseId), f);
         courseIds.add(f.courseId);
         break;
       case 'user':
         users.put(String(f.userId), f);
+        if (f.deleted) erasedUserIds.add(f.userId);
         break;
       case 'section': {
         const k = `${f.courseId}:${f.sectionId}`;
@@ -105,6 +113,7 @@ export function indexFacts(facts: Iterable<Fact>): FactIndex {
   const courseFacts = (courseId: number): CourseFacts => ({
     courseId,
     course: courses.get(String(courseId)),
+    lastUpsert: courseUpserts.get(String(courseId)),
     sections: sectionKeys.get(String(courseId)).map((k) => sections.get(k) as SectionFact),
     lessons: lessonKeys.get(String(courseId)).map((k) => lessons.get(k) as LessonFact),
   });
@@ -119,6 +128,7 @@ export function indexFacts(facts: Iterable<Fact>): FactIndex {
   return {
     enrollments,
     courses: [...courseIds].sort((a, b) => a - b),
+    erasedUserIds,
     courseFacts,
     enrollmentFacts: (courseId, userId) => {
       const id = enrollmentId(courseId, userId);
@@ -126,6 +136,7 @@ export function indexFacts(facts: Iterable<Fact>): FactIndex {
         ...courseFacts(courseId),
         userId,
         user: users.get(String(userId)),
+        erasedUserIds,
         memberships: memberships.get(id),
         progress: progress.get(id),
         grades: grades.get(id),

@@ -5,5 +5,6 @@ export * from './fact-order';
 export * from './course-structure';
 export * from './enrollment';
 export * from './material-diff';
+export * from './deletion';
 export * from './course-view';
 export * from './fold';

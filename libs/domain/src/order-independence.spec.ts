@@ -5,6 +5,7 @@
  * duplicates, must fold to exactly what the sorted log folds to.
  */
 import fc from 'fast-check';
+import type { CourseUpsertFact } from './course-structure';
 import { deriveEnrollment } from './enrollment';
 import { latest, sortFacts } from './fact-order';
 import type { Fact, FactMeta } from './facts';
@@ -138,7 +139,10 @@ describe('order independence (property)', () => {
               courseId: d.courseId,
               userId: d.userId,
               course: latest(of('course').filter((f) => f.courseId === d.courseId)),
+              lastUpsert: latest(of('course').filter((f): f is CourseUpsertFact & { kind: 'course' } => f.courseId === d.courseId && !f.deleted)),
               user: latest(of('user').filter((f) => f.userId === d.userId)),
+              // deliberately every user's deletion, not only the actors': more ids change nothing
+              erasedUserIds: new Set(of('user').filter((f) => f.deleted).map((f) => f.userId)),
               // deliberately unfiltered: other courses'/users' facts must be ignored
               sections: of('section'),
               lessons: of('lesson'),
@@ -153,6 +157,38 @@ describe('order independence (property)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('erasure (rules.md "Deletion and erasure"): once a user has any deletion fact, their name is null in every assigned_by, for good', () => {
+    let erasedActors = 0;
+    let keptActors = 0;
+    fc.assert(
+      fc.property(factLog, arrival, fc.constantFrom(...USERS), (log, a, resurrected) => {
+        const erased = new Set(log.filter((f) => f.kind === 'user' && f.deleted).map((f) => f.userId));
+        // a newer upsert of some user after everything else must not bring an erased name back
+        const later: Fact = {
+          kind: 'user',
+          meta: { time: t(60), source: '/a', id: 'resurrect', type: 'user' },
+          userId: resurrected,
+          deleted: false,
+          user: { id: resurrected, username: `u${resurrected}`, real_name: 'Back', avatar: null, emails: [] },
+        };
+        const folded = foldFacts(deliver([...log, later], a), ctx);
+        for (const d of folded.values()) {
+          const by = d.enrollment?.assigned_by;
+          if (!by) continue;
+          if (erased.has(Number(by.id))) {
+            erasedActors++;
+            expect(by.name).toBeNull();
+          } else if (by.name !== null) keptActors++;
+          expect(d.erasedActorIds.every((id) => erased.has(id))).toBe(true);
+        }
+        expect(folded).toEqual(foldFacts(sortFacts([...log, later]), ctx));
+      }),
+      { numRuns: 300 },
+    );
+    expect(erasedActors).toBeGreaterThan(20); // the generator does erase actors
+    expect(keptActors).toBeGreaterThan(20); // and keeps others
   });
 
   it('the generator reaches every status', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildOutputEvent, OutputCause, OutputEventType } from '@app/contracts';
-import { CourseEnrollment, deriveEnrollment, stampUpdatedAt } from '@app/domain';
+import { CourseEnrollment, deletedEnrollmentState, deriveEnrollment, materialDiff, stampUpdatedAt } from '@app/domain';
 import {
   EnrollmentKey,
   EnrollmentRepository,
@@ -26,6 +26,10 @@ export interface ProjectionResult {
  * CourseEnrollments object materially changed, stores it with the next version and queues the
  * event in the outbox. Every path that can change an enrollment (input events, the recompute
  * fan-out, deadline sweeps, rebuilds) goes through here, so versions stay gapless per key.
+ *
+ * A deleted enrollment publishes its last published state (`deletedEnrollmentState`), not the
+ * state derived after the deletion; once deleted, it is published again only when an erasure
+ * reaches something that state still shows, or when a newer upsert brings it back as created.
  */
 export class EnrollmentProjector {
   constructor(
@@ -56,18 +60,26 @@ export class EnrollmentProjector {
       const live = published && !prev.deleted;
 
       let type: OutputEventType;
+      let next: { enrollment: CourseEnrollment; changedFields: ReturnType<typeof materialDiff> };
       if (derived.deleted) {
-        if (!live) {
-          // Never published, or already published as deleted: record the state, publish nothing.
-          if (!prev) writes.push(rowOf(derived, 0, true, stampUpdatedAt(null, derived.enrollment, now).enrollment));
+        if (!published) {
+          // Deleted before its first event: publish nothing, but keep the row what the facts say
+          // (so it never holds a name erased since).
+          if (!prev || materialDiff(prev.state, derived.enrollment).length > 0) {
+            writes.push(rowOf(derived, 0, true, stampUpdatedAt(prev?.state ?? null, derived.enrollment, now).enrollment));
+          }
           continue;
         }
+        next = deletedEnrollmentState(prev.state, derived, now);
+        // Already published as deleted: again only when an erasure removed something from it.
+        if (!live && next.changedFields.length === 0) continue;
         type = 'deleted';
       } else {
         type = live ? 'updated' : 'created';
+        next = stampUpdatedAt(live ? prev.state : null, derived.enrollment, now);
       }
 
-      const { enrollment, changedFields } = stampUpdatedAt(live ? prev.state : null, derived.enrollment, now);
+      const { enrollment, changedFields } = next;
       if (type === 'updated' && changedFields.length === 0) {
         // No material change, but the next deadline may have moved (e.g. due_at edited back and forth).
         if (prev!.nextDeadlineAt !== derived.nextDeadline) writes.push({ ...prev!, nextDeadlineAt: derived.nextDeadline });

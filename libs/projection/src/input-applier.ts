@@ -57,6 +57,8 @@ export class InputApplier {
       for (const key of await this.enrollments.keysOfUsers(tx, [...stored.changedUsers.keys()])) {
         targets.push({ ...key, cause: causeOf(stored.changedUsers.get(key.userId)!) });
       }
+      // Other users' enrollments naming a newly erased user as actor (rules.md "Deletion and erasure").
+      for (const t of stored.erasedActorEnrollments.values()) targets.push({ courseId: t.courseId, userId: t.userId, cause: causeOf(t.cause) });
       const projected = await this.projector.project(tx, targets);
 
       const counted = new Set<string>();

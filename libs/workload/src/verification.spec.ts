@@ -23,14 +23,14 @@ function given(...events: CourseEnrollmentsEvent[]): PublishedLog {
   return log;
 }
 
-const fold = (deleted = false, state: object = derivedState) =>
-  new Map([[ID, { exists: true, deleted, enrollment: state } as unknown as DerivedEnrollment]]);
+const fold = (deleted = false, state: object = derivedState, erasure = { userDeleted: false, erasedActorIds: [] as number[] }) =>
+  new Map([[ID, { exists: true, deleted, enrollment: state, ...erasure } as unknown as DerivedEnrollment]]);
 const rowOf = (version: number, deleted = false, state: object = EXAMPLE_COURSE_ENROLLMENT): Map<string, ProjectionRow> =>
   new Map([[ID, { id: ID, version, deleted, state: state as Record<string, unknown> }]]);
 
 describe('versionProblems', () => {
-  it('accepts created, updates, deleted, created again, and an identical re-send', () => {
-    const log = given(event(1, 'created'), event(2, 'updated'), event(2, 'updated'), event(3, 'deleted'), event(4, 'created'));
+  it('accepts created, updates, deleted, deleted again (an erasure), created again, and an identical re-send', () => {
+    const log = given(event(1, 'created'), event(2, 'updated'), event(2, 'updated'), event(3, 'deleted'), event(4, 'deleted'), event(5, 'created'));
     expect(versionProblems(log.versions)).toEqual([]);
     expect(log.resent()).toBe(1);
   });
@@ -40,6 +40,7 @@ describe('versionProblems', () => {
     ['an older version after a newer one, with other content', [event(1, 'created'), event(2, 'updated'), event(1, 'created', {}, 'other')], /v1 seen twice/],
     ['updated as the first event', [event(1, 'updated')], /v1 is lms.course_enrollment.updated after nothing/],
     ['created twice without a delete', [event(1, 'created'), event(2, 'created')], /v2 is lms.course_enrollment.created after lms.course_enrollment.created/],
+    ['updated right after a delete', [event(1, 'created'), event(2, 'deleted'), event(3, 'updated')], /v3 is lms.course_enrollment.updated after lms.course_enrollment.deleted/],
     ['a re-send whose data changed', [event(1, 'created'), event(1, 'created', { status: 'withdrawn' })], /v1 seen twice with different content/],
   ])('reports %s', (_what, events, problem) => {
     expect(versionProblems(given(...events).versions)).toEqual([expect.stringMatching(problem)]);
@@ -57,11 +58,16 @@ describe('projectionProblems', () => {
     expect(projectionProblems(fold(), rowOf(3))).toEqual([]);
   });
 
+  it('accepts a deleted row holding its last published state, not the fold\'s', () => {
+    expect(projectionProblems(fold(true, { ...derivedState, status: 'withdrawn' }), rowOf(3, true))).toEqual([]);
+  });
+
   it.each([
     ['a missing row', fold(), new Map<string, ProjectionRow>(), /no enrollments row/],
     ['a row the fold does not have', new Map(), rowOf(1), /row the fold does not have/],
     ['a different field', fold(), rowOf(1, false, { ...EXAMPLE_COURSE_ENROLLMENT, status: 'withdrawn' }), /state differs from the fold: status: got "withdrawn"/],
     ['a live row the fold deleted', fold(true), rowOf(1), /is not marked deleted, the fold says deleted/],
+    ['a deleted row keeping an erased user\'s name', fold(true, derivedState, { userDeleted: true, erasedActorIds: [] }), rowOf(2, true), /deleted row keeps erased personal data: user/],
   ])('reports %s', (_what, expected, rows, problem) => {
     expect(projectionProblems(expected, rows)).toEqual([expect.stringMatching(problem)]);
   });

@@ -27,6 +27,32 @@ const COURSE_FIELDS = [
   'image_small',
 ] as const;
 
+/** Course Dashboard (seed 001): exactly these fields, in this order. */
+const DASHBOARD_FIELDS = [
+  'id',
+  'name',
+  'slug',
+  'type',
+  'privacy',
+  'hide_member_count',
+  'meta_title',
+  'meta_description',
+  'og_title',
+  'og_description',
+  'og_image',
+  'image_bigger',
+  'image_big',
+  'image_medium',
+  'image_small',
+  'deleted',
+  'join_status',
+  'user_completion_rate',
+  'created_at',
+  'created_by',
+  'categories',
+  'avg_completion_rate',
+] as const;
+
 const ORDERINGS: Record<string, string> = {
   joined_at: `(e.state->>'enrolled_at')::timestamptz ASC NULLS LAST, e.user_id ASC`,
   '-joined_at': `(e.state->>'enrolled_at')::timestamptz DESC NULLS LAST, e.user_id DESC`,
@@ -76,20 +102,19 @@ export class CourseViewsController {
     const v = await this.deriveView(courseId, userId);
     const base = this.courseFields(v);
     if (view === 'dashboard') {
-      const { description: _omit, ...rest } = base;
-      void _omit;
       const rates: { user_completion_rate: number }[] = v.deleted
         ? []
         : await this.ds.query(
             `SELECT user_completion_rate FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = 'joined'`,
             [courseId],
           );
-      return {
-        ...rest,
+      const all: Record<string, unknown> = {
+        ...base,
         join_status: v.join_status,
         user_completion_rate: v.user_completion_rate,
         avg_completion_rate: avgCompletionRate(rates.map((r) => Number(r.user_completion_rate))),
       };
+      return Object.fromEntries(DASHBOARD_FIELDS.map((k) => [k, all[k]]));
     }
     return {
       ...base,
@@ -175,7 +200,7 @@ export class CourseViewsController {
       member = rows.length > 0;
     }
     return deriveCourseView(
-      { courseId, course: f.course, sections: f.sections, lessons: f.lessons },
+      { courseId, course: f.course, lastUpsert: f.lastUpsert, sections: f.sections, lessons: f.lessons },
       member ? { userId: userId!, memberships: f.memberships, progress: f.progress } : undefined,
     );
   }

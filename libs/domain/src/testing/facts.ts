@@ -50,7 +50,7 @@ export const defaultCourse = (id: number): Course => ({
   description: '',
   privacy: 'open',
   enforce_lessons_order: false,
-  new_comment_notification_enabled: false,
+  new_comment_notification_enabled: true,
   hide_member_count: false,
   meta_title: '',
   meta_description: '',

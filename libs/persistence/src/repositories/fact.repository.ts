@@ -1,5 +1,6 @@
 import type {
   CourseFact,
+  CourseUpsertFact,
   EnrollmentFacts,
   Fact,
   FactMeta,
@@ -10,7 +11,7 @@ import type {
   SectionFact,
   UserFact,
 } from '@app/domain';
-import { latestBy } from '@app/domain';
+import { factOrder, latestBy } from '@app/domain';
 import { byEventId, eventKey } from './processed-events.repository';
 import { json, Sql } from './sql';
 
@@ -30,6 +31,11 @@ export interface StoredFacts {
   enrollments: Map<string, EnrollmentKey & { cause: FactMeta }>;
   /** Enrollments with a membership fact in this batch (the ones a derivation may create). */
   newMemberships: EnrollmentKey[];
+  /**
+   * Enrollments naming, as a membership actor, a user erased for the first time by this batch:
+   * their `assigned_by` loses its name (rules.md "Deletion and erasure", last point).
+   */
+  erasedActorEnrollments: Map<string, EnrollmentKey & { cause: FactMeta }>;
 }
 
 const ERASURE_LOCK = 'enrollment-sync:erasure-scrub';
@@ -39,13 +45,17 @@ type Register = {
   keys: string[];
   keyTypes: string[];
   body: string;
+  /** The register holds tombstones too (a `deleted` column); false = upserts only. */
+  tombstones: boolean;
 };
 
-const REGISTERS: Record<'course' | 'section' | 'lesson' | 'user', Register> = {
-  course: { table: 'course_facts', keys: ['course_id'], keyTypes: ['bigint'], body: 'course' },
-  section: { table: 'section_facts', keys: ['course_id', 'section_id'], keyTypes: ['bigint', 'bigint'], body: 'section' },
-  lesson: { table: 'lesson_facts', keys: ['course_id', 'lesson_id'], keyTypes: ['bigint', 'bigint'], body: 'lesson' },
-  user: { table: 'user_facts', keys: ['user_id'], keyTypes: ['bigint'], body: 'profile' },
+const REGISTERS: Record<'course' | 'courseSnapshot' | 'section' | 'lesson' | 'user', Register> = {
+  course: { table: 'course_facts', keys: ['course_id'], keyTypes: ['bigint'], body: 'course', tombstones: true },
+  /** The latest upsert of each course, which a deletion does not replace: what a deleted course shows. */
+  courseSnapshot: { table: 'course_snapshots', keys: ['course_id'], keyTypes: ['bigint'], body: 'course', tombstones: false },
+  section: { table: 'section_facts', keys: ['course_id', 'section_id'], keyTypes: ['bigint', 'bigint'], body: 'section', tombstones: true },
+  lesson: { table: 'lesson_facts', keys: ['course_id', 'lesson_id'], keyTypes: ['bigint', 'bigint'], body: 'lesson', tombstones: true },
+  user: { table: 'user_facts', keys: ['user_id'], keyTypes: ['bigint'], body: 'profile', tombstones: true },
 };
 
 interface RegisterRow {
@@ -62,10 +72,26 @@ interface RegisterRow {
  */
 export class FactRepository {
   async store(sql: Sql, facts: readonly Fact[]): Promise<StoredFacts> {
-    const out: StoredFacts = { applied: new Set(), changedCourses: new Map(), changedUsers: new Map(), enrollments: new Map(), newMemberships: [] };
+    const out: StoredFacts = {
+      applied: new Set(),
+      changedCourses: new Map(),
+      changedUsers: new Map(),
+      enrollments: new Map(),
+      newMemberships: [],
+      erasedActorEnrollments: new Map(),
+    };
     const byKind = <K extends Fact['kind']>(kind: K) => facts.filter((f): f is Extract<Fact, { kind: K }> => f.kind === kind);
+    const users = byKind('user');
+    const erasing = users.filter((f) => f.deleted).map((f) => f.userId);
+    // Names of people already erased never reach the tables: scrubbed here, before storing.
+    const alreadyErased = await this.lockErasure(sql, erasing.length > 0, [
+      ...byKind('membership').flatMap((f) => (f.actor ? [f.actor.id] : [])),
+      ...byKind('course').flatMap((f) => (!f.deleted && f.course.created_by ? [f.course.created_by.id] : [])),
+    ]);
 
-    const courses = byKind('course');
+    const courses = byKind('course').map((f) =>
+      !f.deleted && f.course.created_by && alreadyErased.has(f.course.created_by.id) ? { ...f, course: { ...f.course, created_by: null } } : f,
+    );
     for (const meta of await this.upsertRegister(sql, REGISTERS.course, courses.map((f) => ({
       meta: f.meta, keys: [f.courseId], deleted: f.deleted, body: f.deleted ? null : f.course,
     })))) {
@@ -73,6 +99,10 @@ export class FactRepository {
       out.applied.add(eventKey(meta));
       out.changedCourses.set(f.courseId, f.meta);
     }
+    // An upsert older than a deletion still changes what the deleted course shows: applied, but
+    // no enrollment depends on it (a deleted enrollment keeps its last published state).
+    const upserts = courses.flatMap((f) => (f.deleted ? [] : [{ meta: f.meta, keys: [f.courseId], deleted: false, body: f.course }]));
+    for (const meta of await this.upsertRegister(sql, REGISTERS.courseSnapshot, upserts)) out.applied.add(eventKey(meta));
     for (const kind of ['section', 'lesson'] as const) {
       const list = byKind(kind) as (SectionFact | LessonFact)[];
       const rows = list.map((f) => ({
@@ -87,19 +117,18 @@ export class FactRepository {
         out.changedCourses.set(f.courseId, f.meta);
       }
     }
-    const users = byKind('user');
     const userWinners = await this.upsertRegister(sql, REGISTERS.user, users.map((f) => ({
       meta: f.meta, keys: [f.userId], deleted: f.deleted, body: f.deleted ? null : f.user,
     })));
-    const erased: number[] = [];
     for (const meta of userWinners) {
       const f = users.find((u) => u.meta.source === meta.source && u.meta.id === meta.id)!;
       out.applied.add(eventKey(meta));
       out.changedUsers.set(f.userId, f.meta);
-      if (f.deleted) erased.push(f.userId);
     }
 
-    const memberships = byKind('membership');
+    const memberships = byKind('membership').map((f) =>
+      f.actor && f.actor.name !== null && alreadyErased.has(f.actor.id) ? { ...f, actor: { id: f.actor.id, name: null } } : f,
+    );
     const progress = byKind('progress');
     const grades = byKind('grade');
     await this.insertMemberships(sql, memberships);
@@ -110,8 +139,70 @@ export class FactRepository {
       out.applied.add(eventKey(f.meta));
       out.enrollments.set(`${f.courseId}:${f.userId}`, { courseId: f.courseId, userId: f.userId, cause: f.meta });
     }
-    await this.scrubErasedNames(sql, erased, memberships.length > 0);
+    await this.erase(sql, users.filter((f) => f.deleted), out);
     return out;
+  }
+
+  /**
+   * Takes the erasure lock and returns which of `named` (ids of people named in the batch) are
+   * already erased. Slices are applied concurrently: an erasure and facts naming the erased user
+   * must not each miss the other's uncommitted rows. A batch that erases takes the lock
+   * exclusively, one that names people shares it, both until commit, so whichever comes second
+   * sees what the other committed: the naming batch scrubs its own facts, or the erasure finds them.
+   */
+  private async lockErasure(sql: Sql, erasing: boolean, named: number[]): Promise<Set<number>> {
+    if (erasing) await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [ERASURE_LOCK]);
+    else if (named.length > 0) await sql.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))`, [ERASURE_LOCK]);
+    if (named.length === 0) return new Set();
+    const rows: { user_id: string }[] = await sql.query(`SELECT user_id FROM erased_users WHERE user_id = ANY($1::bigint[])`, [[...new Set(named)]]);
+    return new Set(rows.map((r) => Number(r.user_id)));
+  }
+
+  /**
+   * Records every user id with a deletion fact in `erased_users`, for good (a later or older
+   * upsert does not undo it). For the ids erased for the first time, the user's name leaves the
+   * facts naming them (membership actors, course creators) and every enrollment naming them as an
+   * actor is re-derived. A deletion fact that only does this (an older one than the user's latest
+   * upsert) is applied, not a no-op.
+   */
+  private async erase(sql: Sql, deletions: Extract<Fact, { kind: 'user' }>[], out: StoredFacts): Promise<void> {
+    if (deletions.length === 0) return;
+    const ids = [...new Set(deletions.map((f) => f.userId))].sort((a, b) => a - b);
+    const fresh: { user_id: string }[] = await sql.query(
+      `INSERT INTO erased_users (user_id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING RETURNING user_id`,
+      [ids],
+    );
+    if (fresh.length === 0) return;
+    const erased = fresh.map((r) => Number(r.user_id));
+    const causes = new Map<number, FactMeta>();
+    for (const f of deletions) {
+      if (!erased.includes(f.userId)) continue;
+      const cur = causes.get(f.userId);
+      if (cur === undefined || factOrder(f.meta, cur) > 0) causes.set(f.userId, f.meta);
+    }
+    for (const meta of causes.values()) out.applied.add(eventKey(meta));
+
+    for (const table of ['course_facts', 'course_snapshots']) {
+      await sql.query(
+        `UPDATE ${table} SET course = jsonb_set(course, '{created_by}', 'null')
+         WHERE jsonb_typeof(course->'created_by') = 'object' AND (course->'created_by'->>'id')::bigint = ANY($1::bigint[])`,
+        [erased],
+      );
+    }
+    await sql.query(
+      `UPDATE membership_facts SET actor = jsonb_set(actor, '{name}', 'null')
+       WHERE actor IS NOT NULL AND (actor->>'id')::bigint = ANY($1::bigint[]) AND actor->>'name' IS NOT NULL`,
+      [erased],
+    );
+    const named: { course_id: string; user_id: string; actor_id: string }[] = await sql.query(
+      `SELECT DISTINCT course_id, user_id, (actor->>'id')::bigint AS actor_id FROM membership_facts
+       WHERE actor IS NOT NULL AND (actor->>'id')::bigint = ANY($1::bigint[])`,
+      [erased],
+    );
+    for (const r of named) {
+      const key = { courseId: Number(r.course_id), userId: Number(r.user_id) };
+      out.erasedActorEnrollments.set(`${key.courseId}:${key.userId}`, { ...key, cause: causes.get(Number(r.actor_id))! });
+    }
   }
 
   /** Upserts the latest fact per key; returns the metas of the facts that won. */
@@ -125,16 +216,18 @@ export class FactRepository {
       latest.map((r) => r.meta.source),
       latest.map((r) => r.meta.id),
       latest.map((r) => r.meta.type),
-      latest.map((r) => r.deleted),
+      ...(reg.tombstones ? [latest.map((r) => r.deleted)] : []),
       latest.map((r) => json(r.body)),
     ];
-    const types = [...reg.keyTypes, 'text', 'text', 'text', 'text', 'boolean', 'jsonb'];
+    const types = [...reg.keyTypes, 'text', 'text', 'text', 'text', ...(reg.tombstones ? ['boolean'] : []), 'jsonb'];
+    const deleted = reg.tombstones ? 'deleted, ' : '';
+    const setDeleted = reg.tombstones ? 'deleted = excluded.deleted, ' : '';
     const won: { fact_time: string; fact_source: string; fact_id: string; fact_type: string }[] = await sql.query(
-      `INSERT INTO ${reg.table} AS t (${reg.keys.join(', ')}, fact_time, fact_source, fact_id, fact_type, deleted, ${reg.body})
+      `INSERT INTO ${reg.table} AS t (${reg.keys.join(', ')}, fact_time, fact_source, fact_id, fact_type, ${deleted}${reg.body})
        SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
        ON CONFLICT (${reg.keys.join(', ')}) DO UPDATE SET
          fact_time = excluded.fact_time, fact_source = excluded.fact_source, fact_id = excluded.fact_id,
-         fact_type = excluded.fact_type, deleted = excluded.deleted, ${reg.body} = excluded.${reg.body}
+         fact_type = excluded.fact_type, ${setDeleted}${reg.body} = excluded.${reg.body}
        WHERE (excluded.fact_time, excluded.fact_source, excluded.fact_id) > (t.fact_time, t.fact_source, t.fact_id)
        RETURNING fact_time, fact_source, fact_id, fact_type`,
       params,
@@ -197,37 +290,6 @@ export class FactRepository {
     );
   }
 
-  /**
-   * Erasure reaches beyond the user's own profile: an erased user's name also sits in other
-   * facts as the actor of a membership change or the creator of a course. Those names are
-   * removed when the user is erased, and kept out of facts that arrive afterwards.
-   */
-  private async scrubErasedNames(sql: Sql, erased: number[], newMemberships: boolean): Promise<void> {
-    // Slices are applied concurrently: an erasure and new memberships naming the erased user as
-    // actor must not each miss the other's uncommitted rows. An erasure takes this lock
-    // exclusively and a membership slice shares it, both until commit, so whichever scrubs
-    // second sees what the other committed.
-    if (erased.length > 0) await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [ERASURE_LOCK]);
-    else if (newMemberships) await sql.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))`, [ERASURE_LOCK]);
-    if (erased.length > 0) {
-      await sql.query(
-        `UPDATE course_facts SET course = jsonb_set(course, '{created_by}', 'null')
-         WHERE course ? 'created_by' AND (course->'created_by'->>'id')::bigint = ANY($1::bigint[])`,
-        [erased],
-      );
-    }
-    if (erased.length > 0 || newMemberships) {
-      await sql.query(
-        `UPDATE membership_facts m SET actor = jsonb_set(m.actor, '{name}', 'null')
-         FROM user_facts u
-         WHERE u.deleted AND m.actor IS NOT NULL AND m.actor->>'name' IS NOT NULL
-           AND u.user_id = (m.actor->>'id')::bigint
-           AND (u.user_id = ANY($1::bigint[]) OR $2::boolean)`,
-        [erased, newMemberships],
-      );
-    }
-  }
-
   /** Loads everything `deriveEnrollment` needs for each key, in a fixed number of queries. */
   async loadEnrollmentFacts(sql: Sql, keys: readonly EnrollmentKey[]): Promise<Map<string, EnrollmentFacts>> {
     const out = new Map<string, EnrollmentFacts>();
@@ -239,14 +301,21 @@ export class FactRepository {
 
     // One after another: inside a transaction they share one connection anyway.
     const courseRows = await sql.query(`SELECT * FROM course_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
+    const snapshotRows = await sql.query(`SELECT * FROM course_snapshots WHERE course_id = ANY($1::bigint[])`, [courseIds]);
     const sectionRows = await sql.query(`SELECT * FROM section_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
     const lessonRows = await sql.query(`SELECT * FROM lesson_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
     const userRows = await sql.query(`SELECT * FROM user_facts WHERE user_id = ANY($1::bigint[])`, [userIds]);
     const membershipRows = await sql.query(`SELECT * FROM membership_facts WHERE ${inPairs}`, pairs);
     const progressRows = await sql.query(`SELECT * FROM progress_facts WHERE ${inPairs}`, pairs);
     const gradeRows = await sql.query(`SELECT * FROM grade_facts WHERE ${inPairs}`, pairs);
+    const actorIds = [...new Set(membershipRows.flatMap((r: Row) => (r.actor ? [Number(r.actor.id)] : [])))];
+    const erasedRows = actorIds.length === 0 ? [] : await sql.query(`SELECT user_id FROM erased_users WHERE user_id = ANY($1::bigint[])`, [actorIds]);
+    const erasedUserIds = new Set<number>(erasedRows.map((r: Row) => Number(r.user_id)));
 
     const courses = new Map<number, CourseFact>(courseRows.map((r: Row) => [r.course_id, toCourseFact(r)]));
+    const snapshots = new Map<number, CourseUpsertFact>(
+      snapshotRows.map((r: Row) => [r.course_id, { meta: registerMeta(r), courseId: r.course_id, deleted: false, course: r.course }]),
+    );
     const sections = groupBy<SectionFact>(sectionRows.map(toSectionFact), (f) => f.courseId);
     const lessons = groupBy<LessonFact>(lessonRows.map(toLessonFact), (f) => f.courseId);
     const users = new Map<number, UserFact>(userRows.map((r: Row) => [r.user_id, toUserFact(r)]));
@@ -261,9 +330,11 @@ export class FactRepository {
         courseId,
         userId,
         course: courses.get(courseId),
+        lastUpsert: snapshots.get(courseId),
         sections: sections.get(courseId) ?? [],
         lessons: lessons.get(courseId) ?? [],
         user: users.get(userId),
+        erasedUserIds,
         memberships: memberships.get(id) ?? [],
         progress: progress.get(id) ?? [],
         grades: grades.get(id) ?? [],
