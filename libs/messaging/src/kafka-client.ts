@@ -1,5 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, LogEntry, Producer, ProducerConfig, RetryOptions } from 'kafkajs';
 import type { AppConfig } from '@app/config';
+import { checkKafkaTls, explainKafkaError, kafkaSaslOptions } from './kafka-security';
 
 export interface LogSink {
   error(obj: object, msg: string): void;
@@ -41,7 +42,12 @@ class ServiceKafka extends Kafka {
   }
 }
 
-/** kafkajs client whose logs go through the service's structured logger. */
+/**
+ * The one way the service makes a kafkajs client: its logs go through the service's structured
+ * logger, and it connects with the TLS and SASL settings of the environment (KAFKA_SSL*,
+ * KAFKA_SASL*), so every worker, the relay, dead letters, replay, the ops CLI, the demo and the
+ * bench reach a managed cluster the same way.
+ */
 export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = ''): Kafka {
   // Producers key by enrollment id with the v2 default partitioner; the warning about the
   // pre-v2 default is noise for a service that never used it.
@@ -49,6 +55,8 @@ export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = ''
   return new ServiceKafka({
     clientId: `${config.kafka.clientId}${clientSuffix}`,
     brokers: config.kafka.brokers,
+    ssl: config.kafka.ssl === false ? false : { ...config.kafka.ssl },
+    ...(config.kafka.sasl ? { sasl: kafkaSaslOptions(config.kafka.sasl) } : {}),
     logLevel: LEVELS[config.logLevel] ?? KafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       if (!sink) return;
@@ -89,12 +97,19 @@ export function topicSpecs(config: AppConfig, replicationFactor = 1): TopicSpec[
 }
 
 /**
- * Fails fast with the names of missing topics: the broker must not auto-create them with
- * whatever partition count it defaults to.
+ * Fails fast on bad credentials or certificates, and with the names of missing topics: the
+ * broker must not auto-create them with whatever partition count it defaults to.
  */
 export async function assertTopicsExist(kafka: Kafka, config: AppConfig): Promise<void> {
+  // The first connection at boot: a wrong certificate or password stops it at once, naming the
+  // variable to fix, instead of kafkajs retrying what no retry can fix.
+  await checkKafkaTls(config);
   const admin = kafka.admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw explainKafkaError(err, config);
+  }
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topicSpecs(config).filter((s) => !existing.has(s.topic)).map((s) => s.topic);
