@@ -48,7 +48,7 @@ class ServiceKafka extends Kafka {
  * KAFKA_SASL*), so every worker, the relay, dead letters, replay, the ops CLI, the demo and the
  * bench reach a managed cluster the same way.
  */
-export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = ''): Kafka {
+export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = '', retry: RetryOptions = CLIENT_RETRY): Kafka {
   // Producers key by enrollment id with the v2 default partitioner; the warning about the
   // pre-v2 default is noise for a service that never used it.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -67,8 +67,28 @@ export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = ''
       else if (entry.level === KafkaLogLevel.INFO) sink.info(fields, message);
       else sink.debug(fields, message);
     },
-    retry: { ...CLIENT_RETRY },
+    retry: { ...retry },
   });
+}
+
+/**
+ * Boot check of the credentials and certificates, before any client connects: kafkajs retries a
+ * certificate failure like a network error, for minutes, and the apps connect clients while they
+ * are being built. A wrong CA or password stops boot here with a message naming the variable;
+ * an unreachable broker does not (the clients' own retries deal with it, as without TLS).
+ */
+export async function verifyKafkaSecurity(config: AppConfig): Promise<void> {
+  await checkKafkaTls(config);
+  if (!config.kafka.sasl) return;
+  const admin = createKafka(config, undefined, '-preflight', { retries: 0 }).admin();
+  try {
+    await admin.connect();
+  } catch (err) {
+    const explained = explainKafkaError(err, config);
+    if (explained !== err) throw explained;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 export interface TopicSpec {

@@ -128,18 +128,19 @@ export async function checkKafkaTls(config: AppConfig, timeoutMs = 10_000): Prom
     const i = broker.lastIndexOf(':');
     const host = broker.slice(0, i);
     const port = Number(broker.slice(i + 1));
-    const outcome = await new Promise<'ok' | 'unreachable' | Error>((resolve) => {
+    type Outcome = { ok: true } | { ok: false; refused?: NodeJS.ErrnoException };
+    const outcome = await new Promise<Outcome>((resolve) => {
       const socket = tlsConnect({ ...ssl, host, port, ...(isIP(host) ? {} : { servername: host }) });
-      const timer = setTimeout(() => done('unreachable'), timeoutMs);
-      function done(result: 'ok' | 'unreachable' | Error) {
+      const timer = setTimeout(() => done({ ok: false }), timeoutMs);
+      function done(result: Outcome) {
         clearTimeout(timer);
         socket.destroy();
         resolve(result);
       }
-      socket.once('secureConnect', () => done('ok'));
-      socket.once('error', (err: NodeJS.ErrnoException) => done(err.code && TLS_CODES.test(err.code) ? err : 'unreachable'));
+      socket.once('secureConnect', () => done({ ok: true }));
+      socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, refused: err.code && TLS_CODES.test(err.code) ? err : undefined }));
     });
-    if (outcome === 'ok') return;
-    if (outcome instanceof Error) throw tlsError(config, broker, (outcome as NodeJS.ErrnoException).code!, outcome.message, outcome);
+    if (outcome.ok) return;
+    if (outcome.refused) throw tlsError(config, broker, outcome.refused.code!, outcome.refused.message, outcome.refused);
   }
 }
