@@ -646,7 +646,9 @@ async function kafkaUp(secure = false) {
 
   // 1. our own pid file: running, starting, or stale?
   const pid = readPid(s.pidFile);
-  if (pid !== null) {
+  // This checkout's broker of this version may run on another KAFKA_PORT (it has one data dir).
+  const elsewhere = pid !== null && isOurBroker(pid, s.propsFile) && propsPort(s.propsFile) !== s.port ? { pid, port: propsPort(s.propsFile) } : null;
+  if (pid !== null && !elsewhere) {
     if (isOurBroker(pid, s.propsFile)) {
       if (!(await probeKafka(brokers))) {
         say(tag, `process ${pid} is running but not answering yet; waiting`);
@@ -686,6 +688,9 @@ async function kafkaUp(secure = false) {
   }
   if (await portOpen(s.host, s.port)) {
     throw new InfraError(`${brokers[0]} is taken by something that does not answer as a Kafka broker; set KAFKA_PORT or free the port`);
+  }
+  if (elsewhere) {
+    throw new InfraError(`this checkout's Kafka ${s.version} runs on port ${elsewhere.port} (pid ${elsewhere.pid}), not ${s.port}: set KAFKA_PORT=${elsewhere.port}, or \`npm run infra:down\` it first`);
   }
 
   // 3. resolve, configure, format, start
@@ -760,6 +765,7 @@ async function kafkaDown(purge) {
     const t0 = Date.now();
     const how = await stopPid(b.pid);
     fs.rmSync(b.settings.pidFile, { force: true });
+    forgetSecureListener(propsSecurePort(b.settings.propsFile));
     say(tag, `stopped pid ${b.pid} (${how}, ${secs(Date.now() - t0)})`);
     stopped++;
   }
@@ -804,6 +810,11 @@ async function kafkaStatus() {
   const what = seen ? `${seen.version ?? 'unknown version'}, pid ${seen.pid}${proc ? '' : ', not started by this script'}` : 'not started by this script';
   if (cluster) {
     say('kafka', `${green('up')} on ${brokers.join(',')} (${what}, cluster ${cluster.clusterId}, ${cluster.brokers.length} broker${cluster.brokers.length === 1 ? '' : 's'})`);
+    if (fs.existsSync(SECURE_LISTENER_FILE)) {
+      const info = JSON.parse(fs.readFileSync(SECURE_LISTENER_FILE, 'utf8'));
+      const ok = (await probeSecure({ host: s.host, securePort: Number(info.brokers[0].split(':').pop()) }, { ca: info.caFile, scramPasswordFile: info.passwordFile })) === 'ok';
+      (ok ? say : warn)('kafka', `SASL_SSL listener ${info.brokers[0]}: ${ok ? green('up') : 'DOWN or refusing its SCRAM user'} (${rel(SECURE_LISTENER_FILE)})`);
+    }
     if (seen?.version && seen.version !== s.version && proc) warn('kafka', `requested KAFKA_VERSION is ${s.version}`);
     return true;
   }
@@ -917,9 +928,19 @@ async function secureListenerUp(s, tls) {
   say('kafka', `SASL_SSL listener ${info.brokers[0]} (SCRAM-SHA-512 user ${SCRAM_USER}, CA ${rel(tls.ca)}; details in ${rel(SECURE_LISTENER_FILE)})`);
 }
 
+/** The recorded secure listener goes with the broker that had it. */
+function forgetSecureListener(securePort) {
+  try {
+    const info = JSON.parse(fs.readFileSync(SECURE_LISTENER_FILE, 'utf8'));
+    if (securePort !== null && info.brokers.some((b) => b.endsWith(`:${securePort}`))) fs.rmSync(SECURE_LISTENER_FILE, { force: true });
+  } catch {
+    /* none recorded */
+  }
+}
+
 /** A broker already running without the secure listener is left alone: say how to get one. */
 function noSecureListener(s, whose) {
-  fs.rmSync(SECURE_LISTENER_FILE, { force: true });
+  forgetSecureListener(s.securePort);
   warn('kafka', `--secure: the broker on ${s.host}:${s.port} (${whose}) runs without a SASL_SSL listener on ${s.securePort}; left as is. ` +
     'To add it, restart that broker with `npm run infra:down && npm run infra:up -- --secure`, or run a second one: KAFKA_PORT=19092 KAFKA_SECURE_PORT=19094 npm run infra:up -- --secure');
 }
@@ -1040,7 +1061,9 @@ async function postgresStatus() {
 // redis
 
 async function redisPing(url) {
+  const caFile = process.env.REDIS_TLS_CA_FILE;
   const client = new Redis(url, {
+    ...(url.startsWith('rediss:') && caFile ? { tls: { ca: fs.readFileSync(caFile) } } : {}),
     lazyConnect: true,
     connectTimeout: 2_000,
     maxRetriesPerRequest: 0,
