@@ -65,6 +65,7 @@ describe('connection security settings', () => {
     [{ KAFKA_SSL: 'maybe' }, 'KAFKA_SSL must be true or false'],
     [{ KAFKA_SASL_MECHANISM: 'gssapi' }, 'KAFKA_SASL_MECHANISM must be one of'],
     [{ KAFKA_SASL_OAUTHBEARER_SCOPE: 'x' }, 'not oauthbearer'],
+    [{ KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: ca, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster' }, 'is not key=value'],
   ])('refuses %j: %s', (env, message) => {
     const problems = problemsOf(env as Record<string, string>);
     expect(problems.join('\n')).toContain(message);
@@ -79,9 +80,17 @@ describe('connection security settings', () => {
       KAFKA_SASL_USERNAME: 'client',
       KAFKA_SASL_PASSWORD: 'secret',
     });
-    expect(endpoint.kafka.sasl).toEqual({ mechanism: 'oauthbearer', tokenEndpoint: { url: 'https://login.example/token', clientId: 'client', clientSecret: 'secret', scope: 'kafka' } });
+    expect(endpoint.kafka.sasl).toEqual({
+      mechanism: 'oauthbearer',
+      tokenEndpoint: { url: 'https://login.example/token', clientId: 'client', clientSecret: 'secret', scope: 'kafka' },
+      extensions: {},
+    });
     const token = file('token', 'eyJ\n');
-    expect(loadConfig({ KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: token }).kafka.sasl).toEqual({ mechanism: 'oauthbearer', tokenFile: token });
+    expect(loadConfig({ KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: token, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster=lkc-1, identityPoolId=pool-2' }).kafka.sasl).toEqual({
+      mechanism: 'oauthbearer',
+      tokenFile: token,
+      extensions: { logicalCluster: 'lkc-1', identityPoolId: 'pool-2' },
+    });
   });
 
   describe('Postgres sslmode (libpq meanings)', () => {

@@ -17,6 +17,8 @@ export type KafkaSasl =
       tokenEndpoint?: { url: string; clientId: string; clientSecret: string; scope: string };
       /** ... or a file holding the current token, re-read at each authentication (a sidecar refreshes it). */
       tokenFile?: string;
+      /** SASL extensions sent with the token (RFC 7628), e.g. Confluent Cloud's logicalCluster. */
+      extensions: Record<string, string>;
     }
   | { mechanism: 'aws'; authorizationIdentity: string; accessKeyId: string; secretAccessKey: string; sessionToken: string };
 
@@ -104,11 +106,11 @@ function kafkaSecurity(c: RawConfig, problems: Problems): KafkaSecurity {
       if (!need((url === '') !== (tokenFile === ''), 'KAFKA_SASL_MECHANISM=oauthbearer needs exactly one of KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL and KAFKA_SASL_OAUTHBEARER_TOKEN_FILE')) break;
       if (tokenFile !== '') {
         readNamed(problems, 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE', tokenFile); // present at boot; re-read at each authentication
-        sasl = { mechanism, tokenFile };
+        sasl = { mechanism, tokenFile, extensions: c.KAFKA_SASL_OAUTHBEARER_EXTENSIONS };
       } else {
         need(username !== '', 'KAFKA_SASL_USERNAME (the OAuth client id) is required with KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL');
         need(hasPassword, 'KAFKA_SASL_PASSWORD (the OAuth client secret, or KAFKA_SASL_PASSWORD_FILE) is required with KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL');
-        sasl = { mechanism, tokenEndpoint: { url, clientId: username, clientSecret: password, scope: c.KAFKA_SASL_OAUTHBEARER_SCOPE } };
+        sasl = { mechanism, tokenEndpoint: { url, clientId: username, clientSecret: password, scope: c.KAFKA_SASL_OAUTHBEARER_SCOPE }, extensions: c.KAFKA_SASL_OAUTHBEARER_EXTENSIONS };
       }
       break;
     }
@@ -129,6 +131,7 @@ function kafkaSecurity(c: RawConfig, problems: Problems): KafkaSecurity {
     for (const name of ['KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE', 'KAFKA_SASL_OAUTHBEARER_SCOPE'] as const) {
       if (c[name] !== '') problems.push(`${name} is set but KAFKA_SASL_MECHANISM is not oauthbearer`);
     }
+    if (Object.keys(c.KAFKA_SASL_OAUTHBEARER_EXTENSIONS).length > 0) problems.push('KAFKA_SASL_OAUTHBEARER_EXTENSIONS is set but KAFKA_SASL_MECHANISM is not oauthbearer');
   }
   return { ssl, sasl };
 }

@@ -50,6 +50,16 @@ const url = (...protocols: string[]): Parser<string> => (raw, name) => {
 
 const optionalUrl = (...protocols: string[]): Parser<string> => (raw, name) => (raw === '' ? raw : url(...protocols)(raw, name));
 
+const keyValues: Parser<Record<string, string>> = (raw, name) => {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z]+)=([\x21-\x7E]+)$/.exec(pair);
+    if (!m) throw new Error(`${name} entry "${pair}" is not key=value (letters for the key, printable ASCII for the value)`);
+    out[m[1]] = m[2];
+  }
+  return out;
+};
+
 const brokers: Parser<string[]> = (raw, name) => {
   const list = raw.split(',').map((b) => b.trim()).filter(Boolean);
   if (list.length === 0) throw new Error(`${name} must list at least one host:port`);
@@ -116,6 +126,7 @@ export const ENV_SCHEMA = {
   KAFKA_SASL_PASSWORD_FILE: { default: '', doc: 'file holding KAFKA_SASL_PASSWORD (a mounted secret)', parse: file },
   KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: { default: '', doc: 'oauthbearer: OAuth 2.0 token endpoint (client credentials grant)', parse: optionalUrl('https:', 'http:') },
   KAFKA_SASL_OAUTHBEARER_SCOPE: { default: '', doc: 'oauthbearer: scope requested from the token endpoint', parse: str },
+  KAFKA_SASL_OAUTHBEARER_EXTENSIONS: { default: '', doc: 'oauthbearer: SASL extensions sent with the token, key=value,key=value (Confluent Cloud: logicalCluster, identityPoolId)', parse: keyValues },
   KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: { default: '', doc: 'oauthbearer: file holding the current token, re-read at each authentication', parse: file },
   KAFKA_SASL_AWS_AUTHORIZATION_IDENTITY: { default: '', doc: 'aws: authorization identity (kafkajs AWS mechanism)', parse: str },
   KAFKA_SASL_AWS_SESSION_TOKEN: { default: '', doc: 'aws: session token of temporary credentials', parse: str, secret: true },

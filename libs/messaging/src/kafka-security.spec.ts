@@ -35,6 +35,14 @@ describe('OAUTHBEARER token providers', () => {
     expect(await provider()).toEqual({ value: 'second' });
   });
 
+  it('sends the configured SASL extensions with every token', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'es-token-')), 'token');
+    writeFileSync(file, 'tok\n');
+    const config = loadConfig({ KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: file, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster=lkc-1' });
+    const options = kafkaSaslOptions(config.kafka.sasl!) as { oauthBearerProvider: () => Promise<unknown> };
+    expect(await options.oauthBearerProvider()).toEqual({ value: 'tok', extensions: { logicalCluster: 'lkc-1' } });
+  });
+
   it('maps the aws mechanism to kafkajs options as they are', () => {
     const config = loadConfig({ KAFKA_SASL_MECHANISM: 'aws', KAFKA_SASL_AWS_AUTHORIZATION_IDENTITY: 'AROA', KAFKA_SASL_USERNAME: 'AKIA', KAFKA_SASL_PASSWORD: 'secret' });
     expect(kafkaSaslOptions(config.kafka.sasl!)).toEqual({ mechanism: 'aws', authorizationIdentity: 'AROA', accessKeyId: 'AKIA', secretAccessKey: 'secret', sessionToken: '' });

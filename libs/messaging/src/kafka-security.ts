@@ -56,11 +56,12 @@ export function tokenFileProvider(path: string): () => Promise<{ value: string }
 /** kafkajs `sasl` options for the resolved mechanism. */
 export function kafkaSaslOptions(sasl: KafkaSasl): SASLOptions {
   switch (sasl.mechanism) {
-    case 'oauthbearer':
-      return {
-        mechanism: 'oauthbearer',
-        oauthBearerProvider: sasl.tokenEndpoint ? clientCredentialsTokenProvider(sasl.tokenEndpoint) : tokenFileProvider(sasl.tokenFile!),
-      };
+    case 'oauthbearer': {
+      const token = sasl.tokenEndpoint ? clientCredentialsTokenProvider(sasl.tokenEndpoint) : tokenFileProvider(sasl.tokenFile!);
+      const extensions = Object.keys(sasl.extensions).length > 0 ? { extensions: { ...sasl.extensions } } : {};
+      // kafkajs sends `extensions` of the provider's answer (its types only declare `value`).
+      return { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ ...(await token()), ...extensions }) };
+    }
     case 'aws':
       return { ...sasl };
     default:
