@@ -47,6 +47,10 @@ export function isolatedRun(overrides: Record<string, string> = {}): IsolatedRun
     ...overrides,
   };
   if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
+  // TLS and SASL settings of a managed cluster reach the bench's own clients and its workers.
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && /^(KAFKA_SSL|KAFKA_SASL_|DATABASE_SSL_|REDIS_TLS_)/.test(name) && !(name in overrides)) env[name] = value;
+  }
   const config = loadConfig(env);
   return { id, env, config };
 }

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { inputTopics } from '@app/config';
+import { AppConfig, inputTopics } from '@app/config';
+import { pgConnection } from '@app/persistence';
 import { RunResources } from './infra';
 
 /**
@@ -33,8 +34,8 @@ export async function rawConsume(res: RunResources, total: number, timeoutMs = 3
 }
 
 /** Raw batched insert rate: unnest of 1000-row batches into a temp table over one connection. */
-export async function rawPgInsert(url: string, rows: number, batch = 1000): Promise<{ rows: number; ms: number; perSec: number }> {
-  const client = new Client({ connectionString: url, application_name: 'bench-raw-insert' });
+export async function rawPgInsert(db: AppConfig['database'], rows: number, batch = 1000): Promise<{ rows: number; ms: number; perSec: number }> {
+  const client = new Client({ ...pgConnection(db), application_name: 'bench-raw-insert' });
   await client.connect();
   try {
     await client.query(`CREATE TEMP TABLE bench_raw (source text, id text, course_id bigint, user_id bigint, time text, data jsonb)`);

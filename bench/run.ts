@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { clock, events, syntheticWorkload } from '@app/workload';
-import { extraWorkerEnv, isolatedRun, BENCH_DATABASE_URL } from './env';
+import { pgConnection } from '@app/persistence';
+import { extraWorkerEnv, isolatedRun } from './env';
 import { RunResources, WorkerChild, machineCpu, sleep } from './infra';
 import { rawConsume, rawPgInsert } from './limits';
 import { DoneResult, OutMessage, OutputWatcher, perSecond, produceAll, produceAtRate, toKafka, waitDone } from './pipeline';
@@ -281,10 +282,10 @@ async function main(): Promise<void> {
 
   // 3b: raw Postgres insert rate.
   log('raw Postgres insert: unnest, 1000-row batches, one connection');
-  const pg = await rawPgInsert(BENCH_DATABASE_URL, Math.max(100_000, o.events));
+  const pg = await rawPgInsert(template.database, Math.max(100_000, o.events));
   log(`raw Postgres insert: ${fmt(pg.perSec)} rows/s`);
   const { Client } = await import('pg');
-  const c = new Client({ connectionString: BENCH_DATABASE_URL });
+  const c = new Client(pgConnection(template.database));
   await c.connect();
   const pgVersion = ((await c.query('SHOW server_version')).rows[0].server_version as string).split(' ')[0];
   await c.end();

@@ -3,6 +3,9 @@
 // Central and run with the machine's java, plus the machine's Postgres and Redis.
 //
 //   node scripts/infra.mjs up             start/ensure everything, create databases and topics
+//   node scripts/infra.mjs up --secure    same, the broker also with a SASL_SSL listener (SCRAM-SHA-512,
+//                                         certificates from a local CA) on KAFKA_SECURE_PORT (9094);
+//                                         KAFKA_SECURE=1 does the same
 //   node scripts/infra.mjs status         state of each component; exit 1 if something is down
 //   node scripts/infra.mjs down [--purge] stop the Kafka broker this script started
 //                                         (--purge also deletes its data dir)
@@ -10,6 +13,7 @@
 // See deploy/kafka/README.md for the environment variables and where things live.
 // With Docker instead: docker compose up -d kafka postgres redis
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -61,6 +65,8 @@ export function kafkaSettings(env = process.env) {
   const major = Number(version.split('.')[0]);
   if (major < 3) throw new InfraError(`KAFKA_VERSION ${version}: only Kafka 3.x (KRaft) and 4.x are supported`);
   const port = intEnv(env, 'KAFKA_PORT', 9092, 1, 65534);
+  const securePort = intEnv(env, 'KAFKA_SECURE_PORT', 9094, 1, 65535);
+  if (securePort === port || securePort === port + 1) throw new InfraError(`KAFKA_SECURE_PORT ${securePort} collides with KAFKA_PORT ${port} or its controller port ${port + 1}`);
   const cacheDir = path.join(ROOT, '.cache', 'kafka', version);
   const home = path.join(ROOT, '.infra', 'kafka', version);
   return {
@@ -69,6 +75,7 @@ export function kafkaSettings(env = process.env) {
     host: '127.0.0.1',
     port,
     controllerPort: port + 1,
+    securePort,
     // log4j2 for 4.x, reload4j (log4j 1.x API) for 3.x: see deploy/kafka/pom.xml
     logging: major >= 4 ? 'log4j2' : 'reload4j',
     libsDir: path.join(cacheDir, 'libs'),
@@ -158,10 +165,53 @@ const isLocalHost = (host) => ['127.0.0.1', 'localhost', '::1', '[::1]'].include
 // ---------------------------------------------------------------------------------------------
 // kafka client helpers (kafkajs is chatty: silent unless INFRA_DEBUG is set)
 
-function kafkaClient(brokers, { timeoutMs = 5_000 } = {}) {
+/**
+ * TLS and SASL options for the configured KAFKA_BROKERS (a managed cluster), read from the
+ * service's variables. A subset of libs/config's resolution (this script runs before any build):
+ * TLS files, plain and SCRAM; keep in step with libs/config/src/connection-security.ts.
+ */
+export function clientSecurityFromEnv(env = process.env) {
+  const flag = (name, def) => {
+    const v = (env[name] ?? '').trim().toLowerCase();
+    if (v === '') return def;
+    if (['true', 'on', '1', 'yes'].includes(v)) return true;
+    if (['false', 'off', '0', 'no'].includes(v)) return false;
+    throw new InfraError(`${name} must be true or false, got "${env[name]}"`);
+  };
+  const read = (name) => {
+    const file = (env[name] ?? '').trim();
+    if (file === '') return undefined;
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new InfraError(`${name}: cannot read ${file} (${err.code === 'ENOENT' ? 'no such file' : err.code})`);
+    }
+  };
+  let ssl = false;
+  if (flag('KAFKA_SSL', false)) {
+    const ca = read('KAFKA_SSL_CA_FILE');
+    const cert = read('KAFKA_SSL_CERT_FILE');
+    const key = read('KAFKA_SSL_KEY_FILE');
+    ssl = { rejectUnauthorized: flag('KAFKA_SSL_REJECT_UNAUTHORIZED', true), ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
+  }
+  const mechanism = env.KAFKA_SASL_MECHANISM || '';
+  if (mechanism === '') return { ssl };
+  if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanism)) {
+    throw new InfraError(`KAFKA_SASL_MECHANISM=${mechanism}: this script authenticates with plain or scram only; create the topics with your platform's tooling (the service checks them at boot)`);
+  }
+  const password = env.KAFKA_SASL_PASSWORD || read('KAFKA_SASL_PASSWORD_FILE')?.toString('utf8').replace(/\r?\n$/, '') || '';
+  if (!env.KAFKA_SASL_USERNAME || !password) throw new InfraError(`KAFKA_SASL_MECHANISM=${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE)`);
+  return { ssl, sasl: { mechanism, username: env.KAFKA_SASL_USERNAME, password } };
+}
+
+/** The local broker's own listener: plaintext. */
+const PLAINTEXT = { ssl: false };
+
+function kafkaClient(brokers, { timeoutMs = 5_000, security = PLAINTEXT } = {}) {
   return new Kafka({
     clientId: 'enrollment-sync-infra',
     brokers,
+    ...security,
     connectionTimeout: Math.min(timeoutMs, 3_000),
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
@@ -180,9 +230,9 @@ async function withAdmin(brokers, fn, opts) {
 }
 
 /** Resolves to the cluster description if a broker answers a metadata request, else null. */
-export async function probeKafka(brokers = kafkaBrokers(), timeoutMs = 3_000) {
+export async function probeKafka(brokers = kafkaBrokers(), timeoutMs = 3_000, security = PLAINTEXT) {
   try {
-    return await withAdmin(brokers, (admin) => admin.describeCluster(), { timeoutMs });
+    return await withAdmin(brokers, (admin) => admin.describeCluster(), { timeoutMs, security });
   } catch {
     return null;
   }
@@ -206,7 +256,7 @@ function portOpen(host, port, timeoutMs = 1_000) {
  * Existing topics are left alone, whatever their partition count.
  * @returns {Promise<{created: string[], existing: {topic: string, partitions: number, wanted: number}[]}>}
  */
-export async function ensureTopics({ brokers = kafkaBrokers(), topics = topicSpecs(), timeoutMs = 30_000 } = {}) {
+export async function ensureTopics({ brokers = kafkaBrokers(), topics = topicSpecs(), timeoutMs = 30_000, security = clientSecurityFromEnv() } = {}) {
   return withAdmin(
     brokers,
     async (admin) => {
@@ -235,7 +285,7 @@ export async function ensureTopics({ brokers = kafkaBrokers(), topics = topicSpe
       }
       return { created, existing };
     },
-    { timeoutMs },
+    { timeoutMs, security },
   );
 }
 
@@ -318,6 +368,16 @@ function ourBrokers() {
     found.push({ settings: s, pid, port, alive: isOurBroker(pid, s.propsFile) });
   }
   return found;
+}
+
+/** The SASL_SSL port in a generated server.properties, null when it has none. */
+function propsSecurePort(propsFile) {
+  try {
+    const m = /^advertised\.listeners=.*SASL_SSL:\/\/[^:]+:(\d+)/m.exec(fs.readFileSync(propsFile, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 function propsPort(propsFile) {
@@ -440,16 +500,29 @@ function resolveLibs(s) {
   return true;
 }
 
-function writeConfigs(s) {
+function writeConfigs(s, tls = null) {
   fs.mkdirSync(s.dataDir, { recursive: true });
+  const secureListener = tls ? `,SASL_SSL://${s.host}:${s.securePort}` : '';
   const props = [
     '# generated by scripts/infra.mjs: edits are overwritten on the next `npm run infra:up`',
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@${s.host}:${s.controllerPort}`,
-    `listeners=PLAINTEXT://${s.host}:${s.port},CONTROLLER://${s.host}:${s.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${s.host}:${s.port}`,
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listeners=PLAINTEXT://${s.host}:${s.port},CONTROLLER://${s.host}:${s.controllerPort}${secureListener}`,
+    `advertised.listeners=PLAINTEXT://${s.host}:${s.port}${secureListener}`,
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${tls ? ',SASL_SSL:SASL_SSL' : ''}`,
+    // The secure listener (--secure): TLS with the local CA's broker certificate, SCRAM-SHA-512
+    // users from the cluster metadata (created by ensureScramUser). Brokers talk PLAINTEXT.
+    ...(tls
+      ? [
+          'listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512',
+          'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+          'listener.name.sasl_ssl.ssl.keystore.type=PKCS12',
+          `listener.name.sasl_ssl.ssl.keystore.location=${tls.keystore}`,
+          `listener.name.sasl_ssl.ssl.keystore.password=${tls.keystorePassword}`,
+          `listener.name.sasl_ssl.ssl.key.password=${tls.keystorePassword}`,
+        ]
+      : []),
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${s.dataDir}`,
@@ -556,7 +629,7 @@ async function waitForBroker(s, brokers, child) {
   throw new InfraError(`broker did not answer on ${brokers.join(',')} within ${secs(s.startTimeoutMs)}`);
 }
 
-async function kafkaUp() {
+async function kafkaUp(secure = false) {
   const t0 = Date.now();
   const s = kafkaSettings();
   const brokers = [`${s.host}:${s.port}`];
@@ -565,14 +638,17 @@ async function kafkaUp() {
   // 0. KAFKA_BROKERS names only other hosts: nothing to start here, just check them
   const configured = kafkaBrokers();
   if (!configured.some((b) => isLocalHost(b.slice(0, b.lastIndexOf(':'))))) {
-    if (!(await probeKafka(configured))) throw new InfraError(`KAFKA_BROKERS=${configured.join(',')} does not answer (not local: nothing to start)`);
+    if (!(await probeKafka(configured, 10_000, clientSecurityFromEnv()))) throw new InfraError(`KAFKA_BROKERS=${configured.join(',')} does not answer (not local: nothing to start; check KAFKA_SSL*/KAFKA_SASL* too)`);
+    if (secure) warn('kafka', '--secure applies to a local broker only: ignored');
     say('kafka', `KAFKA_BROKERS=${configured.join(',')} answers (not local: nothing started)`);
     return;
   }
 
   // 1. our own pid file: running, starting, or stale?
   const pid = readPid(s.pidFile);
-  if (pid !== null) {
+  // This checkout's broker of this version may run on another KAFKA_PORT (it has one data dir).
+  const elsewhere = pid !== null && isOurBroker(pid, s.propsFile) && propsPort(s.propsFile) !== s.port ? { pid, port: propsPort(s.propsFile) } : null;
+  if (pid !== null && !elsewhere) {
     if (isOurBroker(pid, s.propsFile)) {
       if (!(await probeKafka(brokers))) {
         say(tag, `process ${pid} is running but not answering yet; waiting`);
@@ -582,6 +658,10 @@ async function kafkaUp() {
         });
       }
       say('kafka', `${s.version} already running on ${brokers[0]} (pid ${pid}, log ${rel(s.logFile)})`);
+      if (secure) {
+        if (propsSecurePort(s.propsFile) === s.securePort) await secureListenerUp(s, ensureLocalTls());
+        else noSecureListener(s, `pid ${pid}, started without --secure`);
+      }
       return;
     }
     warn(tag, `stale pid file (pid ${pid} is gone): cleaned up`);
@@ -598,16 +678,27 @@ async function kafkaUp() {
     } else {
       say('kafka', `already running on ${brokers[0]}${v ? ` (${v}, pid ${seen.pid})` : ' (not started by this script)'}`);
     }
+    if (secure) {
+      // Not ours (another checkout's, or Docker): usable only if its secure listener takes our CA and user.
+      const tls = ensureLocalTls();
+      if ((await probeSecure(s, tls)) === 'ok') await secureListenerUp(s, tls);
+      else noSecureListener(s, 'not started from this checkout');
+    }
     return;
   }
   if (await portOpen(s.host, s.port)) {
     throw new InfraError(`${brokers[0]} is taken by something that does not answer as a Kafka broker; set KAFKA_PORT or free the port`);
   }
+  if (elsewhere) {
+    throw new InfraError(`this checkout's Kafka ${s.version} runs on port ${elsewhere.port} (pid ${elsewhere.pid}), not ${s.port}: set KAFKA_PORT=${elsewhere.port}, or \`npm run infra:down\` it first`);
+  }
 
   // 3. resolve, configure, format, start
   requireTools(libsComplete(s) ? ['java'] : ['java', 'mvn'], s);
   resolveLibs(s);
-  writeConfigs(s);
+  const tls = secure ? ensureLocalTls() : null;
+  if (secure && (await portOpen(s.host, s.securePort))) throw new InfraError(`KAFKA_SECURE_PORT ${s.securePort} is taken; set another`);
+  writeConfigs(s, tls);
   const clusterId = formatStorage(s);
   if (clusterId) say(tag, `formatted KRaft storage in ${rel(s.dataDir)} (cluster ${clusterId})`);
 
@@ -636,6 +727,7 @@ async function kafkaUp() {
     throw err;
   }
   say('kafka', `${s.version} started in ${secs(Date.now() - t0)} (pid ${child.pid}, ${brokers[0]}, log ${rel(s.logFile)})`);
+  if (tls) await secureListenerUp(s, tls);
 }
 
 async function stopPid(pid, graceMs = 30_000) {
@@ -673,6 +765,7 @@ async function kafkaDown(purge) {
     const t0 = Date.now();
     const how = await stopPid(b.pid);
     fs.rmSync(b.settings.pidFile, { force: true });
+    forgetSecureListener(propsSecurePort(b.settings.propsFile));
     say(tag, `stopped pid ${b.pid} (${how}, ${secs(Date.now() - t0)})`);
     stopped++;
   }
@@ -710,19 +803,146 @@ async function kafkaStatus() {
   const brokers = kafkaBrokers();
   const ours = ourBrokers();
   for (const b of ours.filter((x) => !x.alive)) warn(`kafka ${b.settings.version}`, `stale pid file (pid ${b.pid} is gone)`);
-  const cluster = await probeKafka(brokers);
+  const cluster = await probeKafka(brokers, 3_000, clientSecurityFromEnv());
   const live = ours.filter((b) => b.alive);
   const proc = live.find((b) => brokers.includes(`127.0.0.1:${b.port}`)) || live[0];
   const seen = proc ? { pid: proc.pid, version: proc.settings.version } : versionListeningOn(s.port);
   const what = seen ? `${seen.version ?? 'unknown version'}, pid ${seen.pid}${proc ? '' : ', not started by this script'}` : 'not started by this script';
   if (cluster) {
     say('kafka', `${green('up')} on ${brokers.join(',')} (${what}, cluster ${cluster.clusterId}, ${cluster.brokers.length} broker${cluster.brokers.length === 1 ? '' : 's'})`);
+    if (fs.existsSync(SECURE_LISTENER_FILE)) {
+      const info = JSON.parse(fs.readFileSync(SECURE_LISTENER_FILE, 'utf8'));
+      const ok = (await probeSecure({ host: s.host, securePort: Number(info.brokers[0].split(':').pop()) }, { ca: info.caFile, scramPasswordFile: info.passwordFile })) === 'ok';
+      (ok ? say : warn)('kafka', `SASL_SSL listener ${info.brokers[0]}: ${ok ? green('up') : 'DOWN or refusing its SCRAM user'} (${rel(SECURE_LISTENER_FILE)})`);
+    }
     if (seen?.version && seen.version !== s.version && proc) warn('kafka', `requested KAFKA_VERSION is ${s.version}`);
     return true;
   }
   if (proc) fail('kafka', `DOWN: process ${proc.pid} (${proc.settings.version}) is running but ${brokers.join(',')} does not answer (see ${rel(proc.settings.logFile)})`);
   else fail('kafka', `DOWN: nothing answers on ${brokers.join(',')}`);
   return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// kafka: the secure listener (--secure / KAFKA_SECURE=1)
+
+const TLS_DIR = path.join(ROOT, '.infra', 'tls');
+const SCRAM_USER = 'enrollment-sync';
+/** Where the tests (and you) find the secure listener: brokers, CA, user, password file. */
+export const SECURE_LISTENER_FILE = path.join(ROOT, '.infra', 'kafka', 'secure-listener.json');
+
+function openssl(args, what) {
+  const r = spawnSync('openssl', args, { cwd: TLS_DIR, encoding: 'utf8' });
+  if (r.error?.code === 'ENOENT') throw new InfraError('`openssl` not found on PATH: it makes the local CA and certificates for --secure');
+  if (r.status !== 0) throw new InfraError(`openssl ${what} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim()}`);
+}
+
+function randomSecret(file) {
+  if (!fs.existsSync(file)) fs.writeFileSync(file, `${crypto.randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * A local CA and a certificate for 127.0.0.1/localhost signed by it (also usable by a test's
+ * private Postgres or Redis), and the broker's PKCS12 keystore. Made once into .infra/tls/;
+ * remade when a file is missing. Nothing here is a production secret.
+ */
+export function ensureLocalTls() {
+  fs.mkdirSync(TLS_DIR, { recursive: true, mode: 0o700 });
+  const f = (name) => path.join(TLS_DIR, name);
+  const files = { ca: f('ca.pem'), caKey: f('ca.key'), cert: f('server.pem'), key: f('server.key'), keystore: f('broker.p12'), keystorePasswordFile: f('keystore-password'), scramPasswordFile: f('scram-password') };
+  const keystorePassword = randomSecret(files.keystorePasswordFile);
+  randomSecret(files.scramPasswordFile);
+  let made = false;
+  if (!fs.existsSync(files.ca) || !fs.existsSync(files.caKey)) {
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', files.caKey, '-out', files.ca, '-days', '3650', '-subj', '/CN=enrollment-sync local CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], 'CA');
+    fs.rmSync(files.cert, { force: true });
+    made = true;
+  }
+  if (!fs.existsSync(files.cert) || !fs.existsSync(files.key)) {
+    const csr = f('server.csr');
+    const ext = f('server.ext');
+    fs.writeFileSync(ext, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', files.key, '-out', csr, '-subj', '/CN=localhost'], 'server key');
+    openssl(['x509', '-req', '-in', csr, '-CA', files.ca, '-CAkey', files.caKey, '-set_serial', `0x${crypto.randomBytes(8).toString('hex')}`, '-days', '825', '-extfile', ext, '-out', files.cert], 'server certificate');
+    fs.rmSync(csr, { force: true });
+    fs.rmSync(files.keystore, { force: true });
+    made = true;
+  }
+  if (!fs.existsSync(files.keystore)) {
+    openssl(['pkcs12', '-export', '-in', files.cert, '-inkey', files.key, '-certfile', files.ca, '-name', 'broker', '-out', files.keystore, '-passout', `file:${files.keystorePasswordFile}`], 'broker keystore');
+    made = true;
+  }
+  for (const k of [files.caKey, files.key, files.keystore]) fs.chmodSync(k, 0o600);
+  if (made) say('tls', `local CA and 127.0.0.1 certificate made in ${rel(TLS_DIR)}`);
+  return { ...files, keystorePassword };
+}
+
+function secureSecurity(tls) {
+  return {
+    ssl: { ca: fs.readFileSync(tls.ca) },
+    sasl: { mechanism: 'scram-sha-512', username: SCRAM_USER, password: fs.readFileSync(tls.scramPasswordFile, 'utf8').trim() },
+  };
+}
+
+/** Does the SASL_SSL listener let our SCRAM user in? 'ok', 'auth' (TLS fine, login refused) or 'down'. */
+async function probeSecure(s, tls) {
+  try {
+    await withAdmin([`${s.host}:${s.securePort}`], (admin) => admin.describeCluster(), { timeoutMs: 5_000, security: secureSecurity(tls) });
+    return 'ok';
+  } catch (err) {
+    return err?.name === 'KafkaJSSASLAuthenticationError' ? 'auth' : 'down';
+  }
+}
+
+/** Creates (or resets) the SCRAM-SHA-512 user through the admin API, over the PLAINTEXT listener. */
+function ensureScramUser(s, tls) {
+  const file = path.join(TLS_DIR, `scram-${process.pid}.properties`);
+  const password = fs.readFileSync(tls.scramPasswordFile, 'utf8').trim();
+  // a file rather than --add-config keeps the password off the process list (no [] in a file)
+  fs.writeFileSync(file, `SCRAM-SHA-512=password=${password}\n`, { mode: 0o600 });
+  try {
+    const r = spawnSync('java', [...jvmArgs(s, '-Xms64m -Xmx256m'), 'kafka.admin.ConfigCommand', '--bootstrap-server', `${s.host}:${s.port}`,
+      '--alter', '--entity-type', 'users', '--entity-name', SCRAM_USER, '--add-config-file', file], { cwd: s.home, encoding: 'utf8' });
+    const output = `${r.stderr || r.stdout}`.replaceAll(password, '<redacted>').trim().split('\n').slice(-5).join('\n');
+    if (r.status !== 0) throw new InfraError(`creating SCRAM user ${SCRAM_USER} failed (exit ${r.status ?? r.signal}): ${output}`);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+/** The running broker has its SASL_SSL listener: make sure our user logs in, then say where it is. */
+async function secureListenerUp(s, tls) {
+  let state = await probeSecure(s, tls);
+  if (state !== 'ok') {
+    ensureScramUser(s, tls);
+    for (let i = 0; i < 20 && state !== 'ok'; i++) {
+      state = await probeSecure(s, tls);
+      if (state !== 'ok') await sleep(500);
+    }
+  }
+  if (state !== 'ok') throw new InfraError(`SASL_SSL listener on ${s.host}:${s.securePort} ${state === 'auth' ? `refuses SCRAM user ${SCRAM_USER}` : 'does not answer'} (see ${rel(s.logFile)})`);
+  const info = { brokers: [`${s.host}:${s.securePort}`], mechanism: 'scram-sha-512', username: SCRAM_USER, passwordFile: tls.scramPasswordFile, caFile: tls.ca, plaintextBrokers: [`${s.host}:${s.port}`] };
+  fs.writeFileSync(SECURE_LISTENER_FILE, `${JSON.stringify(info, null, 2)}\n`);
+  say('kafka', `SASL_SSL listener ${info.brokers[0]} (SCRAM-SHA-512 user ${SCRAM_USER}, CA ${rel(tls.ca)}; details in ${rel(SECURE_LISTENER_FILE)})`);
+}
+
+/** The recorded secure listener goes with the broker that had it. */
+function forgetSecureListener(securePort) {
+  try {
+    const info = JSON.parse(fs.readFileSync(SECURE_LISTENER_FILE, 'utf8'));
+    if (securePort !== null && info.brokers.some((b) => b.endsWith(`:${securePort}`))) fs.rmSync(SECURE_LISTENER_FILE, { force: true });
+  } catch {
+    /* none recorded */
+  }
+}
+
+/** A broker already running without the secure listener is left alone: say how to get one. */
+function noSecureListener(s, whose) {
+  forgetSecureListener(s.securePort);
+  warn('kafka', `--secure: the broker on ${s.host}:${s.port} (${whose}) runs without a SASL_SSL listener on ${s.securePort}; left as is. ` +
+    'To add it, restart that broker with `npm run infra:down && npm run infra:up -- --secure`, or run a second one: KAFKA_PORT=19092 KAFKA_SECURE_PORT=19094 npm run infra:up -- --secure');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -841,7 +1061,9 @@ async function postgresStatus() {
 // redis
 
 async function redisPing(url) {
+  const caFile = process.env.REDIS_TLS_CA_FILE;
   const client = new Redis(url, {
+    ...(url.startsWith('rediss:') && caFile ? { tls: { ca: fs.readFileSync(caFile) } } : {}),
     lazyConnect: true,
     connectTimeout: 2_000,
     maxRetriesPerRequest: 0,
@@ -955,7 +1177,7 @@ async function topicsStatus() {
       });
       (missing.length ? fail : say)('topics', `${missing.length ? `${missing.length} MISSING` : green('all present')}: ${list.join(' ')}`);
       return missing.length === 0;
-    });
+    }, { security: clientSecurityFromEnv() });
   } catch (err) {
     fail('topics', `cannot list topics (${err.message})`);
     return false;
@@ -975,10 +1197,11 @@ async function step(name, fn) {
   }
 }
 
-async function up() {
+async function up(args) {
   const t0 = Date.now();
+  const secure = args.includes('--secure') || ['1', 'true', 'on', 'yes'].includes((process.env.KAFKA_SECURE ?? '').toLowerCase());
   const results = [await step('postgres', postgresUp), await step('redis', redisUp)];
-  const kafkaOk = await step('kafka', kafkaUp);
+  const kafkaOk = await step('kafka', () => kafkaUp(secure));
   results.push(kafkaOk);
   if (kafkaOk) results.push(await step('topics', topicsUp));
   else fail('topics', 'skipped (no broker)');
@@ -1004,12 +1227,12 @@ async function status() {
 }
 
 function usage() {
-  console.error('usage: node scripts/infra.mjs up | status | down [--purge]');
+  console.error('usage: node scripts/infra.mjs up [--secure] | status | down [--purge]');
 }
 
 async function main(argv) {
   const [cmd, ...rest] = argv;
-  const commands = { up, down: () => down(rest), status };
+  const commands = { up: () => up(rest), down: () => down(rest), status };
   if (!commands[cmd]) {
     usage();
     return 2;

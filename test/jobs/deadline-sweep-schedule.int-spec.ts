@@ -1,7 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { BullMqJobQueue, DEADLINE_SWEEP_EVERY_MS, DEADLINE_SWEEP_SCHEDULER_ID, JOB_QUEUE, QUEUES, queueOptions } from '@app/jobs';
+import { BullMqJobQueue, DEADLINE_SWEEP_EVERY_MS, DEADLINE_SWEEP_SCHEDULER_ID, JOB_QUEUE, QUEUES, queueOptions, redisTlsOptions } from '@app/jobs';
 import { createDataSource } from '@app/persistence';
 import { SWEEP_SCHEDULE_REFRESH_MS } from '../../apps/jobs-worker/src/operations/operation-processors';
 import { eventually } from '../support/eventually';
@@ -60,7 +60,7 @@ describe('deadline sweep schedule: comes back after Redis loses its data', () =>
 
     await app.init();
     queue = new Queue(QUEUE, queueOptions(config));
-    redis = new Redis(config.redis.url);
+    redis = new Redis(config.redis.url, redisTlsOptions(config.redis));
   });
 
   afterAll(async () => {

@@ -4,6 +4,6 @@ import { join } from 'node:path';
 
 export default async function globalSetup(): Promise<void> {
   if (process.env.INFRA_READY === '1') return;
-  execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'infra.mjs'), 'up'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'infra.mjs'), 'up', '--secure'], { stdio: 'inherit' });
   process.env.INFRA_READY = '1';
 }

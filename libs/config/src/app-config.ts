@@ -1,9 +1,11 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { KafkaSecurity, resolveSecurity } from './connection-security';
 import { parseEnv, RawConfig } from './env-schema';
 
 export interface AppConfig {
   env: RawConfig['NODE_ENV'];
   logLevel: RawConfig['LOG_LEVEL'];
-  kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number };
+  kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number } & KafkaSecurity;
   topics: {
     courses: string;
     memberships: string;
@@ -14,8 +16,10 @@ export interface AppConfig {
     partitions: number;
     dlqPartitions: number;
   };
-  database: { url: string; schema: string; poolSize: number };
-  redis: { url: string; queuePrefix: string };
+  /** `ssl` resolved from DATABASE_URL's sslmode and DATABASE_SSL_CA_FILE (false = plaintext). */
+  database: { url: string; schema: string; poolSize: number; ssl: false | TlsOptions };
+  /** `tls` present for a rediss:// URL, with REDIS_TLS_CA_FILE's CA if set. */
+  redis: { url: string; queuePrefix: string; tls?: TlsOptions };
   api: { port: number; tokens: string[] };
   metricsPorts: { syncWorker: number; jobsWorker: number };
   courseUrlTemplate: string;
@@ -28,10 +32,11 @@ export interface AppConfig {
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const c = parseEnv(env);
+  const security = resolveSecurity(c); // reads the certificate and secret files the variables name
   return {
     env: c.NODE_ENV,
     logLevel: c.LOG_LEVEL,
-    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.KAFKA_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS },
+    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.KAFKA_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS, ...security.kafka },
     topics: {
       courses: c.TOPIC_COURSES,
       memberships: c.TOPIC_MEMBERSHIPS,
@@ -42,8 +47,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       partitions: c.TOPIC_PARTITIONS,
       dlqPartitions: c.DLQ_PARTITIONS,
     },
-    database: { url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolSize: c.DATABASE_POOL_SIZE },
-    redis: { url: c.REDIS_URL, queuePrefix: c.QUEUE_PREFIX },
+    database: { url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolSize: c.DATABASE_POOL_SIZE, ssl: security.databaseSsl },
+    redis: { url: c.REDIS_URL, queuePrefix: c.QUEUE_PREFIX, ...(security.redisTls ? { tls: security.redisTls } : {}) },
     api: { port: c.API_PORT, tokens: c.API_TOKENS },
     metricsPorts: { syncWorker: c.SYNC_WORKER_METRICS_PORT, jobsWorker: c.JOBS_WORKER_METRICS_PORT },
     courseUrlTemplate: c.COURSE_URL_TEMPLATE,

@@ -48,6 +48,18 @@ const url = (...protocols: string[]): Parser<string> => (raw, name) => {
   return raw;
 };
 
+const optionalUrl = (...protocols: string[]): Parser<string> => (raw, name) => (raw === '' ? raw : url(...protocols)(raw, name));
+
+const keyValues: Parser<Record<string, string>> = (raw, name) => {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z]+)=([\x21-\x7E]+)$/.exec(pair);
+    if (!m) throw new Error(`${name} entry "${pair}" is not key=value (letters for the key, printable ASCII for the value)`);
+    out[m[1]] = m[2];
+  }
+  return out;
+};
+
 const brokers: Parser<string[]> = (raw, name) => {
   const list = raw.split(',').map((b) => b.trim()).filter(Boolean);
   if (list.length === 0) throw new Error(`${name} must list at least one host:port`);
@@ -56,6 +68,16 @@ const brokers: Parser<string[]> = (raw, name) => {
   }
   return list;
 };
+
+const bool: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (['true', 'on', '1', 'yes'].includes(v)) return true;
+  if (['false', 'off', '0', 'no'].includes(v)) return false;
+  throw new Error(`${name} must be true or false (on/off, 1/0), got "${raw}"`);
+};
+
+/** A path whose file `loadConfig` reads at boot (see connection-security.ts); empty = unset. */
+const file: Parser<string> = (raw) => raw.trim();
 
 const topic: Parser<string> = (raw, name) => {
   if (!/^[A-Za-z0-9._-]{1,249}$/.test(raw)) throw new Error(`${name} "${raw}" is not a valid Kafka topic name`);
@@ -89,6 +111,26 @@ export const ENV_SCHEMA = {
   KAFKA_CLIENT_ID: { default: 'enrollment-sync', doc: 'Kafka client id', parse: str },
   KAFKA_GROUP_ID: { default: 'enrollment-sync', doc: 'consumer group of the sync worker', parse: str },
   KAFKA_SESSION_TIMEOUT_MS: { default: '30000', doc: 'consumer session timeout: how long a dead worker holds its partitions', parse: int(6000, 300000) },
+  KAFKA_SSL: { default: 'false', doc: 'connect to the brokers over TLS', parse: bool },
+  KAFKA_SSL_CA_FILE: { default: '', doc: 'PEM CA bundle the brokers\' certificates must chain to; empty = the system CAs', parse: file },
+  KAFKA_SSL_CERT_FILE: { default: '', doc: 'PEM client certificate for mutual TLS (with KAFKA_SSL_KEY_FILE)', parse: file },
+  KAFKA_SSL_KEY_FILE: { default: '', doc: 'PEM private key of the client certificate (unencrypted)', parse: file },
+  KAFKA_SSL_REJECT_UNAUTHORIZED: { default: 'true', doc: 'verify the brokers\' certificates and host names (false only for diagnosis)', parse: bool },
+  KAFKA_SASL_MECHANISM: {
+    default: '',
+    doc: 'plain, scram-sha-256, scram-sha-512, oauthbearer or aws; empty = no SASL',
+    parse: oneOf('', 'plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer', 'aws'),
+  },
+  KAFKA_SASL_USERNAME: { default: '', doc: 'SASL user name (oauthbearer: OAuth client id; aws: access key id)', parse: str },
+  KAFKA_SASL_PASSWORD: { default: '', doc: 'SASL password (oauthbearer: client secret; aws: secret access key)', parse: str, secret: true },
+  KAFKA_SASL_PASSWORD_FILE: { default: '', doc: 'file holding KAFKA_SASL_PASSWORD (a mounted secret)', parse: file },
+  KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: { default: '', doc: 'oauthbearer: OAuth 2.0 token endpoint (client credentials grant)', parse: optionalUrl('https:', 'http:') },
+  KAFKA_SASL_OAUTHBEARER_SCOPE: { default: '', doc: 'oauthbearer: scope requested from the token endpoint', parse: str },
+  KAFKA_SASL_OAUTHBEARER_EXTENSIONS: { default: '', doc: 'oauthbearer: SASL extensions sent with the token, key=value,key=value (Confluent Cloud: logicalCluster, identityPoolId)', parse: keyValues },
+  KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: { default: '', doc: 'oauthbearer: file holding the current token, re-read at each authentication', parse: file },
+  KAFKA_SASL_AWS_AUTHORIZATION_IDENTITY: { default: '', doc: 'aws: authorization identity (kafkajs AWS mechanism)', parse: str },
+  KAFKA_SASL_AWS_SESSION_TOKEN: { default: '', doc: 'aws: session token of temporary credentials', parse: str, secret: true },
+  KAFKA_SASL_AWS_SESSION_TOKEN_FILE: { default: '', doc: 'file holding KAFKA_SASL_AWS_SESSION_TOKEN', parse: file },
   TOPIC_COURSES: { default: 'lms.courses.v1', doc: 'input: course structure', parse: topic },
   TOPIC_MEMBERSHIPS: { default: 'lms.memberships.v1', doc: 'input: memberships', parse: topic },
   TOPIC_LESSON_PROGRESS: { default: 'lms.lesson-progress.v1', doc: 'input: completions and grades', parse: topic },
@@ -103,9 +145,11 @@ export const ENV_SCHEMA = {
     parse: url('postgres:', 'postgresql:'),
     secret: true,
   },
+  DATABASE_SSL_CA_FILE: { default: '', doc: 'PEM CA bundle for Postgres TLS (sslmode in DATABASE_URL; alone it means verify-full)', parse: file },
   DATABASE_SCHEMA: { default: 'public', doc: 'schema holding the service tables', parse: identifier },
   DATABASE_POOL_SIZE: { default: '10', doc: 'connections per process', parse: int(1, 200) },
   REDIS_URL: { default: 'redis://127.0.0.1:6379/0', doc: 'Redis for BullMQ', parse: url('redis:', 'rediss:'), secret: true },
+  REDIS_TLS_CA_FILE: { default: '', doc: 'PEM CA bundle for a rediss:// REDIS_URL; empty = the system CAs', parse: file },
   QUEUE_PREFIX: { default: 'enrollment-sync', doc: 'BullMQ key prefix (isolates deployments sharing a Redis)', parse: str },
   API_PORT: { default: '3000', doc: 'HTTP port of the read API', parse: int(0, 65535) },
   API_TOKENS: { default: '', doc: 'comma-separated bearer tokens (16+ chars) for the API; none set = every protected route answers 401', parse: tokens, secret: true },

@@ -1,3 +1,4 @@
 export * from './env-schema';
 export * from './app-config';
+export * from './connection-security';
 export * from './config.module';

@@ -11,9 +11,14 @@ export const QUEUES = {
 
 export type QueueKey = keyof typeof QUEUES;
 
+/** ioredis options of every Redis connection: TLS (rediss:// and REDIS_TLS_CA_FILE) as resolved at boot. */
+export function redisTlsOptions(redis: AppConfig['redis']): { tls?: AppConfig['redis']['tls'] } {
+  return redis.tls ? { tls: { ...redis.tls } } : {};
+}
+
 export function redisConnection(config: AppConfig): ConnectionOptions {
   // Workers block on Redis; BullMQ requires unlimited retries per request for them.
-  return { url: config.redis.url, maxRetriesPerRequest: null };
+  return { url: config.redis.url, maxRetriesPerRequest: null, ...redisTlsOptions(config.redis) };
 }
 
 export function queueOptions(config: AppConfig): QueueOptions {

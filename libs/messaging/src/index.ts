@@ -1,4 +1,5 @@
 export * from './kafka-client';
+export * from './kafka-security';
 export * from './kafka.module';
 export * from './dead-letters';
 export * from './topic-replay';

@@ -1,5 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, LogEntry, Producer, ProducerConfig, RetryOptions } from 'kafkajs';
 import type { AppConfig } from '@app/config';
+import { checkKafkaTls, explainKafkaError, kafkaSaslOptions } from './kafka-security';
 
 export interface LogSink {
   error(obj: object, msg: string): void;
@@ -41,14 +42,21 @@ class ServiceKafka extends Kafka {
   }
 }
 
-/** kafkajs client whose logs go through the service's structured logger. */
-export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = ''): Kafka {
+/**
+ * The one way the service makes a kafkajs client: its logs go through the service's structured
+ * logger, and it connects with the TLS and SASL settings of the environment (KAFKA_SSL*,
+ * KAFKA_SASL*), so every worker, the relay, dead letters, replay, the ops CLI, the demo and the
+ * bench reach a managed cluster the same way.
+ */
+export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = '', retry: RetryOptions = CLIENT_RETRY): Kafka {
   // Producers key by enrollment id with the v2 default partitioner; the warning about the
   // pre-v2 default is noise for a service that never used it.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   return new ServiceKafka({
     clientId: `${config.kafka.clientId}${clientSuffix}`,
     brokers: config.kafka.brokers,
+    ssl: config.kafka.ssl === false ? false : { ...config.kafka.ssl },
+    ...(config.kafka.sasl ? { sasl: kafkaSaslOptions(config.kafka.sasl) } : {}),
     logLevel: LEVELS[config.logLevel] ?? KafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       if (!sink) return;
@@ -59,8 +67,28 @@ export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = ''
       else if (entry.level === KafkaLogLevel.INFO) sink.info(fields, message);
       else sink.debug(fields, message);
     },
-    retry: { ...CLIENT_RETRY },
+    retry: { ...retry },
   });
+}
+
+/**
+ * Boot check of the credentials and certificates, before any client connects: kafkajs retries a
+ * certificate failure like a network error, for minutes, and the apps connect clients while they
+ * are being built. A wrong CA or password stops boot here with a message naming the variable;
+ * an unreachable broker does not (the clients' own retries deal with it, as without TLS).
+ */
+export async function verifyKafkaSecurity(config: AppConfig): Promise<void> {
+  await checkKafkaTls(config);
+  if (!config.kafka.sasl) return;
+  const admin = createKafka(config, undefined, '-preflight', { retries: 0 }).admin();
+  try {
+    await admin.connect();
+  } catch (err) {
+    const explained = explainKafkaError(err, config);
+    if (explained !== err) throw explained;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 export interface TopicSpec {
@@ -89,12 +117,19 @@ export function topicSpecs(config: AppConfig, replicationFactor = 1): TopicSpec[
 }
 
 /**
- * Fails fast with the names of missing topics: the broker must not auto-create them with
- * whatever partition count it defaults to.
+ * Fails fast on bad credentials or certificates, and with the names of missing topics: the
+ * broker must not auto-create them with whatever partition count it defaults to.
  */
 export async function assertTopicsExist(kafka: Kafka, config: AppConfig): Promise<void> {
+  // The first connection at boot: a wrong certificate or password stops it at once, naming the
+  // variable to fix, instead of kafkajs retrying what no retry can fix.
+  await checkKafkaTls(config);
   const admin = kafka.admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw explainKafkaError(err, config);
+  }
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topicSpecs(config).filter((s) => !existing.has(s.topic)).map((s) => s.topic);

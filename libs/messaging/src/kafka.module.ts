@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { createKafka } from './kafka-client';
+import { createKafka, verifyKafkaSecurity } from './kafka-client';
 
 @Global()
 @Module({
@@ -10,7 +10,10 @@ import { createKafka } from './kafka-client';
     {
       provide: Kafka,
       inject: [APP_CONFIG, PinoLogger],
-      useFactory: (config: AppConfig, logger: PinoLogger) => createKafka(config, logger.logger),
+      useFactory: async (config: AppConfig, logger: PinoLogger) => {
+        await verifyKafkaSecurity(config);
+        return createKafka(config, logger.logger);
+      },
     },
   ],
   exports: [Kafka],

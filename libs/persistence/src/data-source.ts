@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
-import type { AppConfig } from '@app/config';
+import type { TlsOptions } from 'node:tls';
+import type { ClientConfig } from 'pg';
+import { AppConfig, withoutTlsParams } from '@app/config';
 import { MIGRATIONS } from './migrations';
 
 /**
@@ -13,10 +15,20 @@ import { MIGRATIONS } from './migrations';
  */
 export const applicationNameOf = (schema: string, who: string): string => `${schema}/${who}`.slice(0, 63);
 
+/**
+ * Connection settings of every pg connection (the pool and the LISTEN clients): the URL without
+ * its TLS parameters and the `ssl` resolved from them and DATABASE_SSL_CA_FILE at boot.
+ */
+export function pgConnection(db: Pick<AppConfig['database'], 'url' | 'ssl'>): Pick<ClientConfig, 'connectionString' | 'ssl'> {
+  return { connectionString: withoutTlsParams(db.url), ssl: db.ssl === false ? false : { ...db.ssl } };
+}
+
 export function createDataSource(db: AppConfig['database'], opts: { applicationName?: string } = {}): DataSource {
   return new DataSource({
     type: 'postgres',
-    url: db.url,
+    url: pgConnection(db).connectionString,
+    // TypeORM types `ssl` as server-side TlsOptions; pg hands it to tls.connect as client options.
+    ssl: pgConnection(db).ssl as TlsOptions | false,
     schema: db.schema,
     synchronize: false,
     migrationsRun: false,

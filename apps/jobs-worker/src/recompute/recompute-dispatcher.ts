@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { courseRecomputeJobId, JOB_QUEUE, JobQueuePort } from '@app/jobs';
-import { RECOMPUTE_CHANNEL, RecomputeRequestRepository } from '@app/persistence';
+import { pgConnection, RECOMPUTE_CHANNEL, RecomputeRequestRepository } from '@app/persistence';
 import { COURSE_RECOMPUTE_JOB, CourseRecomputeJobData } from './recompute-job';
 
 /** Fallback poll, for a missed NOTIFY, a broken listener or a failed enqueue. */
@@ -99,7 +99,7 @@ export class RecomputeDispatcher {
   /** (Re)opens the LISTEN session when there is none; a failure only leaves us polling. */
   private async listen(): Promise<void> {
     if (this.listener) return;
-    const client = new Client({ connectionString: this.config.database.url, application_name: 'enrollment-sync:recompute-dispatcher' });
+    const client = new Client({ ...pgConnection(this.config.database), application_name: 'enrollment-sync:recompute-dispatcher' });
     client.on('error', (err) => {
       this.logger.warn({ err }, 'recompute listener lost; polling until it is back');
       if (this.listener === client) this.listener = undefined;

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { Admin, Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { redisTlsOptions } from '@app/jobs';
 
 export interface CheckResult {
   ok: boolean;
@@ -23,7 +24,7 @@ export class DependencyChecks implements OnModuleDestroy {
     private readonly ds: DataSource,
     private readonly kafka: Kafka,
   ) {
-    this.redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, ...redisTlsOptions(config.redis) });
     this.redis.on('error', () => undefined); // reported through the probe, not as a crash
   }
 

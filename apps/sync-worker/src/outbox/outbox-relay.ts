@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { partitionForKey, recordRefusal } from '@app/messaging';
-import { OUTBOX_CHANNEL, OutboxRepository, PendingEntry } from '@app/persistence';
+import { OUTBOX_CHANNEL, OutboxRepository, PendingEntry, pgConnection } from '@app/persistence';
 import { PipelineMetrics } from '@app/observability';
 
 const BATCH = 2000;
@@ -86,7 +86,7 @@ export class OutboxRelay {
 
   /** Becomes the leader (or waits to), then publishes until stopped or the session breaks. */
   private async lead(): Promise<void> {
-    const client = new Client({ connectionString: this.config.database.url, application_name: 'enrollment-sync:relay' });
+    const client = new Client({ ...pgConnection(this.config.database), application_name: 'enrollment-sync:relay' });
     this.listener = client;
     let broken: Error | undefined;
     client.on('error', (err) => {
