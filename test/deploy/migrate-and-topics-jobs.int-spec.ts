@@ -39,11 +39,11 @@ describe('migration and topic jobs', () => {
 
   it('migrate wait blocks while migrations are pending; two concurrent runs apply them once; then wait passes', async () => {
     const early = await run('migrate.js', 'wait', '--timeout-ms', '500');
-    expect(early.code).not.toBe(0);
-    expect(early.out).toMatch(/still pending .*InitialProjection/);
+    expect(early).toEqual({ code: 1, out: expect.stringMatching(/still pending .*InitialProjection/) });
 
     const [a, b] = await Promise.all([run('migrate.js', 'up'), run('migrate.js', 'up')]);
-    expect([a.code, b.code]).toEqual([0, 0]);
+    // Whole results in the expectation, so a failure shows what each run printed.
+    expect({ a, b }).toEqual({ a: { code: 0, out: expect.any(String) }, b: { code: 0, out: expect.any(String) } });
     const outs = [a.out, b.out].sort();
     expect(outs[0]).toMatch(/migrate: applied InitialProjection/);
     expect(outs[1]).toMatch(/migrate: database is up to date/);
@@ -54,11 +54,10 @@ describe('migration and topic jobs', () => {
 
   it('topics wait blocks until topics create made them all, with the partitions of the config', async () => {
     const early = await run('topics.js', 'wait', '--timeout-ms', '500');
-    expect(early.code).not.toBe(0);
-    expect(early.out).toContain(config.topics.courses);
+    expect(early).toEqual({ code: 1, out: expect.stringContaining(config.topics.courses) });
 
     const created = await run('topics.js', 'create');
-    expect(created.code).toBe(0);
+    expect(created).toEqual({ code: 0, out: expect.any(String) });
     expect(created.out).toContain(`${config.topics.memberships} created, ${config.topics.partitions} partitions`);
     expect(created.out).toContain(`${config.topics.dlq} created, ${config.topics.dlqPartitions} partitions`);
 
