@@ -27,6 +27,24 @@ run('type check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 // The end-to-end drill runs the built worker as a child process and kills it.
 if (!unitOnly) run('build', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent']);
 
+// test/deploy/k8s-manifests.spec.ts renders deploy/k8s with `kubectl kustomize` (offline). A fresh
+// machine may lack kubectl: install it from the OS packages when we may, else the test says why.
+const runs = (cmd, ...args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+if (!runs('kubectl', 'version', '--client')) {
+  if (process.platform === 'linux' && process.getuid?.() === 0 && runs('apt-get', '--version')) {
+    console.log('\n== kubectl is missing: installing it with apt-get');
+    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+    // `kubectl` where the machine has the Kubernetes apt repository; Debian's own package is
+    // kubernetes-client (bookworm: kubectl 1.20, too old for deploy/k8s: the test names the version).
+    if (!apt(['install', '-y', '-q', 'kubectl'])) {
+      apt(['update', '-q']);
+      if (!apt(['install', '-y', '-q', 'kubectl'])) apt(['install', '-y', '-q', 'kubernetes-client']);
+    }
+  } else {
+    console.log('\n== kubectl is missing (needed by test/deploy/k8s-manifests.spec.ts): install kubectl 1.27+');
+  }
+}
+
 const report = join(mkdtempSync(join(tmpdir(), 'enrollment-sync-jest-')), 'report.json');
 console.log('\n== jest');
 const jest = spawnSync(bin('jest'), ['--json', `--outputFile=${report}`, ...jestArgs], {

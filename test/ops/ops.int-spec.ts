@@ -281,7 +281,7 @@ describe('/metrics while Redis is unreachable', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(text).toContain('enrollment_sync_process_cpu_user_seconds_total');
+    expect(text).toContain('process_cpu_user_seconds_total');
     expect(text).not.toMatch(/^enrollment_sync_queue_jobs\{/m);
   });
 });

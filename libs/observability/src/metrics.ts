@@ -101,17 +101,21 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
+/**
+ * A process's registry with Node's default metrics under their standard names
+ * (`process_cpu_seconds_total`, `nodejs_heap_size_used_bytes`, …), so stock Node.js dashboards
+ * and deploy/grafana work unchanged; the service's own metrics carry the `enrollment_sync_` prefix.
+ */
+export function createMetricsRegistry(): MetricsRegistry {
+  const registry = new MetricsRegistry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
 @Global()
 @Module({
   providers: [
-    {
-      provide: MetricsRegistry,
-      useFactory: () => {
-        const registry = new MetricsRegistry();
-        collectDefaultMetrics({ register: registry, prefix: 'enrollment_sync_' });
-        return registry;
-      },
-    },
+    { provide: MetricsRegistry, useFactory: createMetricsRegistry },
     PipelineMetrics,
   ],
   exports: [MetricsRegistry, PipelineMetrics],
