@@ -16,7 +16,18 @@ export interface AppConfig {
   };
   database: { url: string; schema: string; poolSize: number };
   redis: { url: string; queuePrefix: string };
-  api: { port: number; tokens: string[] };
+  api: {
+    port: number;
+    tokens: string[];
+    databaseConnectTimeoutMs: number;
+    /** Base of absolute links, without trailing slash; empty = relative links. */
+    publicUrl: string;
+    /** 0 = failed authentications are not limited. */
+    authFailureLimit: number;
+    authFailureWindowMs: number;
+    /** Express `trust proxy` value; empty = none. */
+    trustProxy: string;
+  };
   metricsPorts: { syncWorker: number; jobsWorker: number };
   courseUrlTemplate: string;
   ingestSliceSize: number;
@@ -43,7 +54,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     database: { url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolSize: c.DATABASE_POOL_SIZE },
     redis: { url: c.REDIS_URL, queuePrefix: c.QUEUE_PREFIX },
-    api: { port: c.API_PORT, tokens: c.API_TOKENS },
+    api: {
+      port: c.API_PORT,
+      tokens: c.API_TOKENS,
+      databaseConnectTimeoutMs: c.API_DATABASE_CONNECT_TIMEOUT_MS,
+      publicUrl: c.PUBLIC_URL,
+      authFailureLimit: c.AUTH_FAILURE_LIMIT,
+      authFailureWindowMs: c.AUTH_FAILURE_WINDOW_MS,
+      trustProxy: c.TRUST_PROXY,
+    },
     metricsPorts: { syncWorker: c.SYNC_WORKER_METRICS_PORT, jobsWorker: c.JOBS_WORKER_METRICS_PORT },
     courseUrlTemplate: c.COURSE_URL_TEMPLATE,
     ingestSliceSize: c.INGEST_SLICE_SIZE,
