@@ -1,7 +1,8 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { classifyFailure } from '@app/messaging';
+import { undecodablePathMessage } from './params';
 import { RetryLaterException } from './retry-later.exception';
 
 /** What a client is told to wait before retrying while the database is unavailable. */
@@ -28,6 +29,12 @@ export class JsonErrorFilter implements ExceptionFilter {
       const m = typeof body === 'string' ? body : (body as { message?: unknown }).message;
       message = Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : exception.message;
       if (exception instanceof RetryLaterException) retryAfter = exception.retryAfterSeconds;
+      // Express's own 400s echo the raw input: say what was wrong instead.
+      if (exception instanceof BadRequestException && exception.cause instanceof URIError) {
+        message = undecodablePathMessage(host.switchToHttp().getRequest<Request>().originalUrl ?? '');
+      } else if (exception instanceof BadRequestException && exception.cause instanceof SyntaxError) {
+        message = 'the request body is not valid JSON (no route of this API takes a body)';
+      }
     } else if (classifyFailure(exception) !== 'poison') {
       statusCode = HttpStatus.SERVICE_UNAVAILABLE;
       message = 'the database is unavailable; retry later';

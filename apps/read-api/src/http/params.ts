@@ -114,3 +114,19 @@ export function searchText(value: string | undefined, name: string, maxLength: n
   if (value.includes('\u0000')) throw new BadRequestException(`${name} must not contain a NUL character`);
   return value;
 }
+
+/**
+ * The path parameters of the routes, by the path prefix before them. Express decodes path
+ * parameters before any route runs, so an undecodable one (`/api/v2/course/%80/`) fails before
+ * a controller could name it: the error filter names it from here.
+ */
+const PATH_PARAMETERS: readonly { prefix: string; name: string }[] = [
+  { prefix: '/api/v2/course/', name: 'course_id' },
+  { prefix: '/unified/lms/course-enrollments/', name: 'id' },
+];
+
+export function undecodablePathMessage(url: string): string {
+  const path = url.split('?')[0];
+  const param = PATH_PARAMETERS.find((p) => path.startsWith(p.prefix));
+  return `${param ? param.name : 'a path segment'} is not valid percent-encoded UTF-8`;
+}
