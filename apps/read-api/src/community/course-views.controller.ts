@@ -30,8 +30,8 @@ const COURSE_FIELDS = [
 
 /**
  * Published times are canonical (UTC, fixed width, `YYYY-MM-DDTHH:MM:SS.mmmZ`), so byte order is
- * time order. They are compared as text on purpose: a cast to timestamptz fails on values Postgres
- * cannot represent (year 0000, which the contract once accepted), and stored rows must always list.
+ * time order. They are compared as text on purpose: a cast to timestamptz fails on stored times
+ * Postgres cannot represent (year 0000, which ingestion has accepted), and stored rows must list.
  */
 const ORDERINGS: Record<string, string> = {
   joined_at: `e.state->>'enrolled_at' COLLATE "C" ASC NULLS LAST, e.user_id ASC`,
