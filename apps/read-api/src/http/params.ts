@@ -39,7 +39,8 @@ export class QueryParams {
       if (key.startsWith('updated_at') && declared.some((d) => d.startsWith('updated_at['))) {
         throw new BadRequestException(`${echo(key)}: use updated_at[gt], updated_at[gte], updated_at[lt] or updated_at[lte]`);
       }
-      throw new BadRequestException(`unknown parameter ${echo(key)}; this route takes ${declared.join(', ')}`);
+      const takes = declared.length === 0 ? 'no parameters' : declared.join(', ');
+      throw new BadRequestException(`unknown parameter ${echo(key)}; this route takes ${takes}`);
     }
     return new QueryParams(q);
   }
