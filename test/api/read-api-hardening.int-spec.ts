@@ -389,6 +389,27 @@ describe('read API hardening (issue 10)', () => {
       }
     });
 
+    it('believes X-Forwarded-For only from a proxy TRUST_PROXY names', async () => {
+      const wrong = { authorization: `Bearer ${'w'.repeat(32)}` };
+      const direct = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: '' } });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++) statuses.push((await raw(direct.port, 'GET', '/unified/lms/course-enrollments', { ...wrong, 'x-forwarded-for': `203.0.113.${i}` })).status);
+        expect(statuses).toEqual([401, 401, 401, 429, 429]); // a rotating header does not escape the limit
+      } finally {
+        await direct.close();
+      }
+      const proxied = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: 'loopback' } });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++) statuses.push((await raw(proxied.port, 'GET', '/unified/lms/course-enrollments', { ...wrong, 'x-forwarded-for': '198.51.100.7' })).status);
+        expect(statuses).toEqual([401, 401, 401, 429]);
+        expect((await raw(proxied.port, 'GET', '/unified/lms/course-enrollments?limit=1', { ...auth, 'x-forwarded-for': '198.51.100.8' })).status).toBe(200);
+      } finally {
+        await proxied.close();
+      }
+    });
+
     it('does not count requests that carry no credentials or a right token', async () => {
       const limited = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, authFailureWindowMs: 60_000 } });
       try {
