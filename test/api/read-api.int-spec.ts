@@ -47,7 +47,8 @@ type Json = any;
 type Page = { result: CourseEnrollment[]; next_cursor: string | null };
 
 describe('read API on a real Postgres', () => {
-  const config = isolatedConfig({ API_TOKENS: TOKEN });
+  // This suite sends wrong tokens on purpose; the failed-authentication limit has its own suite.
+  const config = isolatedConfig({ API_TOKENS: TOKEN, AUTH_FAILURE_LIMIT: '0' });
   let ds: DataSource;
   let app: INestApplication;
   let base: string;
@@ -277,7 +278,6 @@ describe('read API on a real Postgres', () => {
       // an offset's "+" sent unencoded arrives as a space and is still understood
       const plus = (await walk(`updated_at[gt]=${mid.replace('Z', '+00:00')}`)).map((e) => e.id).sort();
       expect(plus).toEqual(all.filter((e) => e.updated_at > mid).map((e) => e.id).sort());
-      expect((await walk(`status=assigned&status=unknown`)).map((e) => e.id).sort()).toEqual([`${C1}:2`, `${C1}:3`]);
       const offset = mid.replace('Z', '+00:00');
       expect((await walk(`updated_at[gte]=${encodeURIComponent(offset)}&updated_at[lte]=${encodeURIComponent(offset)}`)).every((e) => e.updated_at === mid)).toBe(true);
     });
@@ -301,6 +301,7 @@ describe('read API on a real Postgres', () => {
         ['status=bogus', 'status'],
         ['status=', 'status'],
         ['status=enrolled,', 'status'],
+        ['status=assigned&status=unknown', 'status'], // comma-separated, not repeated (api.md)
         ['updated_at[gt]=yesterday', 'updated_at[gt]'],
         ['updated_at[gte]=2026-02-30T00:00:00Z', 'updated_at[gte]'],
         ['updated_at[lt]=2026-11-01T10:00:00', 'updated_at[lt]'],

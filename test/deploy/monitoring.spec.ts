@@ -21,7 +21,6 @@ type Kind = 'counter' | 'gauge' | 'histogram' | 'summary';
  * empty this list after the merge.
  */
 const PENDING_MERGE: Record<string, Kind> = {
-  enrollment_sync_http_request_duration_seconds: 'histogram',
 };
 
 /** Series Prometheus makes itself for every target. */

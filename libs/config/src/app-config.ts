@@ -20,7 +20,18 @@ export interface AppConfig {
   database: { url: string; schema: string; poolSize: number; ssl: false | TlsOptions };
   /** `tls` present for a rediss:// URL, with REDIS_TLS_CA_FILE's CA if set. */
   redis: { url: string; queuePrefix: string; tls?: TlsOptions };
-  api: { port: number; tokens: string[] };
+  api: {
+    port: number;
+    tokens: string[];
+    databaseConnectTimeoutMs: number;
+    /** Base of absolute links, without trailing slash; empty = relative links. */
+    publicUrl: string;
+    /** 0 = failed authentications are not limited. */
+    authFailureLimit: number;
+    authFailureWindowMs: number;
+    /** Express `trust proxy` value; empty = none. */
+    trustProxy: string;
+  };
   metricsPorts: { syncWorker: number; jobsWorker: number };
   courseUrlTemplate: string;
   ingestSliceSize: number;
@@ -49,7 +60,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     database: { url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolSize: c.DATABASE_POOL_SIZE, ssl: security.databaseSsl },
     redis: { url: c.REDIS_URL, queuePrefix: c.QUEUE_PREFIX, ...(security.redisTls ? { tls: security.redisTls } : {}) },
-    api: { port: c.API_PORT, tokens: c.API_TOKENS },
+    api: {
+      port: c.API_PORT,
+      tokens: c.API_TOKENS,
+      databaseConnectTimeoutMs: c.API_DATABASE_CONNECT_TIMEOUT_MS,
+      publicUrl: c.PUBLIC_URL,
+      authFailureLimit: c.AUTH_FAILURE_LIMIT,
+      authFailureWindowMs: c.AUTH_FAILURE_WINDOW_MS,
+      trustProxy: c.TRUST_PROXY,
+    },
     metricsPorts: { syncWorker: c.SYNC_WORKER_METRICS_PORT, jobsWorker: c.JOBS_WORKER_METRICS_PORT },
     courseUrlTemplate: c.COURSE_URL_TEMPLATE,
     ingestSliceSize: c.INGEST_SLICE_SIZE,

@@ -97,6 +97,33 @@ const identifier: Parser<string> = (raw, name) => {
   return raw;
 };
 
+/** An http(s) origin with an optional path prefix, no query or fragment; trailing slashes dropped. Empty = unset. */
+const publicUrl: Parser<string> = (raw, name) => {
+  if (raw === '') return raw;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be an http(s) URL such as https://lms.example.org or be empty`);
+  }
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') {
+    throw new Error(`${name} must be an http(s) URL without query, fragment or credentials, got "${raw}"`);
+  }
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+};
+
+/** Express `trust proxy`: empty = trust no proxy; a hop count; or addresses, subnets and Express's names. */
+const trustProxy: Parser<string> = (raw, name) => {
+  const v = raw.trim();
+  if (v === '' || /^([0-9]|[1-9][0-9])$/.test(v)) return v;
+  for (const entry of v.split(',').map((e) => e.trim())) {
+    if (!/^(loopback|linklocal|uniquelocal|[0-9A-Fa-f:.]+(\/\d{1,3})?)$/.test(entry)) {
+      throw new Error(`${name} must be empty, a hop count, or comma-separated addresses/subnets (or loopback, linklocal, uniquelocal); "${entry}" is none`);
+    }
+  }
+  return v;
+};
+
 const template: Parser<string> = (raw, name) => {
   if (raw !== '' && !raw.includes('{id}') && !raw.includes('{slug}')) {
     throw new Error(`${name} must contain {id} or {slug} (or be empty to publish no URLs)`);
@@ -153,6 +180,11 @@ export const ENV_SCHEMA = {
   QUEUE_PREFIX: { default: 'enrollment-sync', doc: 'BullMQ key prefix (isolates deployments sharing a Redis)', parse: str },
   API_PORT: { default: '3000', doc: 'HTTP port of the read API', parse: int(0, 65535) },
   API_TOKENS: { default: '', doc: 'comma-separated bearer tokens (16+ chars) for the API; none set = every protected route answers 401', parse: tokens, secret: true },
+  API_DATABASE_CONNECT_TIMEOUT_MS: { default: '3000', doc: 'how long a read API request waits for a database connection (a free pool slot or a new connection) before it answers 503', parse: int(100, 60000) },
+  PUBLIC_URL: { default: '', doc: 'the read API\'s public base URL (https://host[/prefix]) for next/previous links; empty = relative links', parse: publicUrl },
+  AUTH_FAILURE_LIMIT: { default: '20', doc: 'failed authentications per client address within AUTH_FAILURE_WINDOW_MS before the API answers 429 (0 = no limit)', parse: int(0, 1000000) },
+  AUTH_FAILURE_WINDOW_MS: { default: '60000', doc: 'window of AUTH_FAILURE_LIMIT; an address over the limit waits until its window ends (0 = no limit)', parse: int(0, 86400000) },
+  TRUST_PROXY: { default: '', doc: 'proxies whose X-Forwarded-For/-Proto the read API believes: empty = none, a hop count, or addresses/subnets', parse: trustProxy },
   SYNC_WORKER_METRICS_PORT: { default: '9464', doc: 'port of the sync worker\'s /metrics (0 = any free port)', parse: int(0, 65535) },
   JOBS_WORKER_METRICS_PORT: { default: '9465', doc: 'port of the jobs worker\'s /metrics (0 = any free port)', parse: int(0, 65535) },
   COURSE_URL_TEMPLATE: { default: '', doc: 'course URL with {id} and/or {slug}; empty = urls: []', parse: template },

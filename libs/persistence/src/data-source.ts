@@ -23,7 +23,16 @@ export function pgConnection(db: Pick<AppConfig['database'], 'url' | 'ssl'>): Pi
   return { connectionString: withoutTlsParams(db.url), ssl: db.ssl === false ? false : { ...db.ssl } };
 }
 
-export function createDataSource(db: AppConfig['database'], opts: { applicationName?: string } = {}): DataSource {
+export interface DataSourceOptions {
+  applicationName?: string;
+  /**
+   * How long a query waits for a connection (a free pool slot or a new connection) before it
+   * fails with pg-pool's "timeout exceeded when trying to connect"; unset = waits as long as it takes.
+   */
+  connectTimeoutMs?: number;
+}
+
+export function createDataSource(db: AppConfig['database'], opts: DataSourceOptions = {}): DataSource {
   return new DataSource({
     type: 'postgres',
     url: pgConnection(db).connectionString,
@@ -36,6 +45,7 @@ export function createDataSource(db: AppConfig['database'], opts: { applicationN
     migrationsTableName: 'schema_migrations',
     migrationsTransactionMode: 'each',
     poolSize: db.poolSize,
+    ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMS: opts.connectTimeoutMs } : {}),
     parseInt8: true,
     applicationName: applicationNameOf(db.schema, opts.applicationName ?? 'enrollment-sync'),
     // Every unqualified name resolves in the service's own schema, so tests can isolate

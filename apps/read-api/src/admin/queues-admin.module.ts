@@ -1,23 +1,28 @@
 import { Inject, Module, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Application } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { QUEUES } from '@app/jobs';
-import { BearerAuthGuard } from '../http/auth.guard';
+import { AuthModule } from '../http/auth.module';
+import { Authenticator } from '../http/authenticator';
 import { AdminQueues } from './admin-queues';
 import { QueueMetrics } from './queue-metrics';
 import { queuesAuth } from './queues-auth';
+import { sameOriginMutations } from './same-origin';
 
 export const QUEUES_BASE_PATH = '/admin/queues';
 
 /**
- * Bull Board at /admin/queues behind the API tokens, and the queue gauges on /metrics. Mounted
- * on the Express instance when the module initialises (after Nest's routes, before its 404
- * handler), so it is there in main.ts and in apps built with Test.createTestingModule alike.
+ * Bull Board at /admin/queues behind the API tokens (changes only from its own origin), and the
+ * queue gauges on /metrics. Mounted on the Express instance when the module initialises (after
+ * Nest's routes, before its 404 handler), so it is there in main.ts and in apps built with
+ * Test.createTestingModule alike.
  */
 @Module({
+  imports: [AuthModule],
   providers: [AdminQueues, QueueMetrics],
   exports: [AdminQueues],
 })
@@ -25,7 +30,7 @@ export class QueuesAdminModule implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly admin: AdminQueues,
-    private readonly reflector: Reflector,
+    private readonly auth: Authenticator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -39,7 +44,9 @@ export class QueuesAdminModule implements OnModuleInit {
       serverAdapter,
       options: { uiConfig: { boardTitle: 'enrollment-sync' } },
     });
-    const guard = new BearerAuthGuard(this.config, this.reflector);
-    httpAdapter.getInstance().use(QUEUES_BASE_PATH, queuesAuth((t) => guard.matches(t)), serverAdapter.getRouter());
+    // Bull Board is an Express app of its own, which would announce itself again.
+    const board: Application = serverAdapter.getRouter();
+    board.disable('x-powered-by');
+    httpAdapter.getInstance().use(QUEUES_BASE_PATH, queuesAuth(this.auth), sameOriginMutations(this.config.api.publicUrl), board);
   }
 }

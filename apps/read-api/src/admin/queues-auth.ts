@@ -1,4 +1,8 @@
+import { HttpException } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { clientAddress } from '../http/auth.guard';
+import type { Authenticator } from '../http/authenticator';
+import { RetryLaterException } from '../http/retry-later.exception';
 
 export const QUEUES_REALM = 'enrollment-sync queues';
 
@@ -18,21 +22,27 @@ export function presentedToken(header: string | string[] | undefined): string | 
 }
 
 /**
- * Express middleware guarding the queue dashboard with the API tokens. `matches` is the read
- * API's constant-time token comparison (BearerAuthGuard.matches). A refusal is a 401 with a Basic
- * challenge, so browsers prompt for credentials.
+ * Express middleware guarding the queue dashboard with the API tokens and the same
+ * failed-authentication limit as the API routes. A refusal is a 401 with a Basic challenge, so
+ * browsers prompt for credentials; an address over its limit gets 429 with Retry-After.
  */
-export function queuesAuth(matches: (token: string) => boolean) {
+export function queuesAuth(auth: Authenticator) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const token = presentedToken(req.headers.authorization);
-    if (token !== undefined && token.length > 0 && matches(token)) return next();
-    res
-      .status(401)
-      .set('WWW-Authenticate', `Basic realm="${QUEUES_REALM}", charset="UTF-8"`)
-      .json({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: token === undefined ? 'credentials required: Authorization: Bearer <token> or Basic with the token as password' : 'invalid token',
-      });
+    try {
+      auth.authenticate(
+        clientAddress(req),
+        req.headers.authorization !== undefined,
+        token,
+        token === undefined ? 'credentials required: Authorization: Bearer <token> or Basic with the token as password' : 'invalid token',
+      );
+      return next();
+    } catch (err) {
+      const e = err as HttpException;
+      const status = e.getStatus();
+      if (err instanceof RetryLaterException) res.set('Retry-After', String(err.retryAfterSeconds));
+      else res.set('WWW-Authenticate', `Basic realm="${QUEUES_REALM}", charset="UTF-8"`);
+      res.status(status).json({ statusCode: status, error: status === 429 ? 'Too Many Requests' : 'Unauthorized', message: e.message });
+    }
   };
 }

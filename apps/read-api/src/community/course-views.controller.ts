@@ -1,9 +1,10 @@
-import { BadRequestException, Controller, Get, NotFoundException, Param, Req } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
 import { avgCompletionRate, Course, CourseView, deriveCourseView, JoinStatus } from '@app/domain';
 import { FactRepository } from '@app/persistence';
-import { enumList, intInRange, positiveInt, rawQuery, single } from '../http/params';
+import { enumList, intInRange, positiveInt, QueryParams, searchText } from '../http/params';
 
 export const JOIN_STATUSES: readonly JoinStatus[] = ['creator', 'manager', 'joined', 'invited', 'requested'];
 
@@ -53,12 +54,22 @@ const DASHBOARD_FIELDS = [
   'avg_completion_rate',
 ] as const;
 
+/**
+ * Published times are canonical (UTC, fixed width, `YYYY-MM-DDTHH:MM:SS.mmmZ`), so byte order is
+ * time order. They are compared as text on purpose: a cast to timestamptz fails on stored times
+ * Postgres cannot represent (year 0000, which ingestion has accepted), and stored rows must list.
+ */
 const ORDERINGS: Record<string, string> = {
-  joined_at: `(e.state->>'enrolled_at')::timestamptz ASC NULLS LAST, e.user_id ASC`,
-  '-joined_at': `(e.state->>'enrolled_at')::timestamptz DESC NULLS LAST, e.user_id DESC`,
-  last_active_at: `(e.state->>'last_activity_at')::timestamptz ASC NULLS LAST, e.user_id ASC`,
-  '-last_active_at': `(e.state->>'last_activity_at')::timestamptz DESC NULLS LAST, e.user_id DESC`,
+  joined_at: `e.state->>'enrolled_at' COLLATE "C" ASC NULLS LAST, e.user_id ASC`,
+  '-joined_at': `e.state->>'enrolled_at' COLLATE "C" DESC NULLS LAST, e.user_id DESC`,
+  last_active_at: `e.state->>'last_activity_at' COLLATE "C" ASC NULLS LAST, e.user_id ASC`,
+  '-last_active_at': `e.state->>'last_activity_at' COLLATE "C" DESC NULLS LAST, e.user_id DESC`,
 };
+const DEFAULT_STATUSES = ['manager', 'joined'];
+const SEARCH_MAX = 200;
+/** The query parameters of each view (api.md); anything else is a 400. */
+export const COURSE_PARAMS = ['user', 'view'] as const;
+export const MEMBER_LIST_PARAMS = ['statuses', 'search', 'ordering', 'limit', 'offset'] as const;
 
 export interface CourseUserDashboardEntry {
   id: number;
@@ -89,14 +100,17 @@ const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 export class CourseViewsController {
   private readonly facts = new FactRepository();
 
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Get()
   async course(@Param('courseId') courseIdRaw: string, @Req() req: Request): Promise<object> {
     const courseId = this.courseId(courseIdRaw);
-    const q = rawQuery(req);
-    const userId = positiveInt(single(q, 'user'), 'user');
-    const view = single(q, 'view');
+    const q = QueryParams.of(req, COURSE_PARAMS);
+    const userId = positiveInt(q.single('user'), 'user');
+    const view = q.single('view');
     if (view !== undefined && view !== 'dashboard') throw new BadRequestException('view must be "dashboard" or absent');
 
     const v = await this.deriveView(courseId, userId);
@@ -131,15 +145,15 @@ export class CourseViewsController {
   @Get('users')
   async users(@Param('courseId') courseIdRaw: string, @Req() req: Request): Promise<CourseUserDashboard> {
     const courseId = this.courseId(courseIdRaw);
-    const q = rawQuery(req);
-    const statusValues = q.getAll('statuses');
-    const statuses = statusValues.length === 0 ? ['manager', 'joined'] : enumList(statusValues, 'statuses', JOIN_STATUSES);
-    const search = single(q, 'search') ?? '';
-    if (search.length > 200) throw new BadRequestException('search must be at most 200 characters');
-    const ordering = single(q, 'ordering') ?? '-joined_at';
-    if (!(ordering in ORDERINGS)) throw new BadRequestException(`ordering must be one of ${Object.keys(ORDERINGS).join(', ')}`);
-    const limit = intInRange(single(q, 'limit'), 'limit', 1, 1000, 20);
-    const offset = intInRange(single(q, 'offset'), 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
+    // api.md: statuses "comma-separated or repeated", the one repeatable parameter.
+    const q = QueryParams.of(req, MEMBER_LIST_PARAMS, ['statuses']);
+    const statusValues = q.all('statuses');
+    const statuses = statusValues.length === 0 ? DEFAULT_STATUSES : enumList(statusValues, 'statuses', JOIN_STATUSES);
+    const search = searchText(q.single('search'), 'search', SEARCH_MAX);
+    const ordering = q.single('ordering') ?? '-joined_at';
+    if (!Object.hasOwn(ORDERINGS, ordering)) throw new BadRequestException(`ordering must be one of ${Object.keys(ORDERINGS).join(', ')}`);
+    const limit = intInRange(q.single('limit'), 'limit', 1, 1000, 20);
+    const offset = intInRange(q.single('offset'), 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
 
     const [course] = await this.ds.query(`SELECT deleted FROM course_facts WHERE course_id = $1`, [courseId]);
     if (!course) throw new NotFoundException(`course ${courseId} not found`);
@@ -161,12 +175,14 @@ export class CourseViewsController {
        ${from} ORDER BY ${ORDERINGS[ordering]} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, limit, offset],
     );
+    // Links carry the validated parameters only, on PUBLIC_URL or relative: never the Host header.
     const pageUrl = (o: number): string => {
-      const next = new URLSearchParams(q);
-      next.set('offset', String(o));
-      next.set('limit', String(limit));
-      const path = (req.originalUrl ?? req.url).split('?')[0];
-      return `${req.protocol}://${req.get('host') ?? 'localhost'}${path}?${next.toString()}`;
+      const link = new URLSearchParams({ statuses: statuses.join(',') });
+      if (search !== '') link.set('search', search);
+      link.set('ordering', ordering);
+      link.set('limit', String(limit));
+      link.set('offset', String(o));
+      return `${this.config.api.publicUrl}/api/v2/course/${courseId}/users/?${link.toString()}`;
     };
     return {
       count,

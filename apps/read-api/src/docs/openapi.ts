@@ -19,9 +19,24 @@ courseEnrollmentSchema.json({
 const nullable = (type: string, extra: object = {}) => ({ type: [type, 'null'], ...extra });
 const dateTime = { type: ['string', 'null'], format: 'date-time' };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Bad parameter: the message names it (an unknown, repeated or array-form parameter is one too)',
+  401: 'Missing or invalid bearer token',
+  404: 'Not found',
+  429: 'Too many failed authentications from this address (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_MS); retry after Retry-After seconds',
+  503: 'The database is unavailable or out of connections; retry after Retry-After seconds',
+};
+const retryAfter = { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } } };
 const errors = (...codes: number[]) =>
   Object.fromEntries(
-    codes.map((c) => [String(c), { description: { 400: 'Bad parameter', 401: 'Missing or invalid bearer token', 404: 'Not found' }[c], content: { 'application/json': { schema: ref('Error') } } }]),
+    codes.map((c) => [
+      String(c),
+      {
+        description: ERROR_DESCRIPTIONS[c],
+        ...(c === 429 || c === 503 ? { headers: retryAfter } : {}),
+        content: { 'application/json': { schema: ref('Error') } },
+      },
+    ]),
   );
 const intParam = (name: string, description: string, where: 'query' | 'path' = 'query') => ({
   name,
@@ -78,7 +93,9 @@ export const OPENAPI = {
     version: '1.0.0',
     description:
       'The enrollment projection over HTTP: the unified LMS CourseEnrollments dialect and the community course views. ' +
-      'Every path but /health/* and /metrics needs `Authorization: Bearer <token>`.',
+      'Every path but /health/* and /metrics needs `Authorization: Bearer <token>`. ' +
+      'A parameter a route does not declare, a repeated one (but statuses on the member list) or an array form such as course_id[] is a 400 naming it; ' +
+      'next/previous links are built on PUBLIC_URL, or relative.',
   },
   security: [{ bearer: [] }],
   paths: {
@@ -112,7 +129,7 @@ export const OPENAPI = {
               },
             },
           },
-          ...errors(400, 401),
+          ...errors(400, 401, 429, 503),
         },
       },
     },
@@ -122,7 +139,7 @@ export const OPENAPI = {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$' } }],
         responses: {
           200: { description: 'The enrollment as last published', content: { 'application/json': { schema: ref('CourseEnrollments') } } },
-          ...errors(400, 401, 404),
+          ...errors(400, 401, 404, 429, 503),
         },
       },
     },
@@ -139,7 +156,7 @@ export const OPENAPI = {
             description: 'Course User Detail (no view) or Course Dashboard (view=dashboard)',
             content: { 'application/json': { schema: { oneOf: [ref('CourseUserDetail'), ref('CourseDashboard')] } } },
           },
-          ...errors(400, 401, 404),
+          ...errors(400, 401, 404, 429, 503),
         },
       },
     },
@@ -161,13 +178,17 @@ export const OPENAPI = {
         ],
         responses: {
           200: { description: 'A page of members', content: { 'application/json': { schema: ref('CourseUserDashboard') } } },
-          ...errors(400, 401, 404),
+          ...errors(400, 401, 404, 429, 503),
         },
       },
     },
     '/health/live': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'alive' } } } },
     '/health/ready': {
-      get: { summary: 'Readiness (Postgres, Kafka, Redis, consumers)', security: [], responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } },
+      get: {
+        summary: 'Readiness: Postgres answers (the workers, Kafka and Redis are reported in the body, not required)',
+        security: [],
+        responses: { 200: { description: 'ready' }, 503: { description: 'Postgres does not answer' } },
+      },
     },
     '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text exposition format' } } } },
   },

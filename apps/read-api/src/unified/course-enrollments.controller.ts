@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ENROLLMENT_STATUSES } from '@app/contracts';
 import type { CourseEnrollment } from '@app/domain';
-import { enumList, intInRange, positiveInt, rawQuery, rfc3339, single } from '../http/params';
+import { DateTimeFilter, enumList, intInRange, positiveInt, QueryParams, rfc3339 } from '../http/params';
 import { CursorCodec } from './cursor';
 
 const RANGE_OPS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
@@ -22,6 +22,9 @@ const WRITE_HORIZON = `SELECT min(xact_start) - interval '1 second' AS h FROM pg
   WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()
     AND split_part(application_name, '/', 1) = current_schema()`;
 type RangeOp = keyof typeof RANGE_OPS;
+const RANGE_PARAMS = (Object.keys(RANGE_OPS) as RangeOp[]).map((op) => `updated_at[${op}]`);
+/** Every query parameter of the list (api.md); anything else is a 400. */
+export const LIST_PARAMS = ['course_id', 'user_id', 'status', ...RANGE_PARAMS, 'limit', 'next_cursor'] as const;
 
 export interface CourseEnrollmentsPage {
   result: CourseEnrollment[];
@@ -42,24 +45,20 @@ export class CourseEnrollmentsController {
 
   @Get()
   async list(@Req() req: Request): Promise<CourseEnrollmentsPage> {
-    const q = rawQuery(req);
-    for (const key of new Set(q.keys())) {
-      if (key.startsWith('updated_at') && !/^updated_at\[(gt|gte|lt|lte)\]$/.test(key)) {
-        throw new BadRequestException(`${key}: use updated_at[gt], updated_at[gte], updated_at[lt] or updated_at[lte]`);
-      }
-    }
-    const courseId = positiveInt(single(q, 'course_id'), 'course_id');
-    const userId = positiveInt(single(q, 'user_id'), 'user_id');
-    const statusValues = q.getAll('status');
-    const statuses = statusValues.length === 0 ? undefined : enumList(statusValues, 'status', ENROLLMENT_STATUSES).sort();
-    const ranges: [RangeOp, string][] = [];
+    const q = QueryParams.of(req, LIST_PARAMS);
+    const courseId = positiveInt(q.single('course_id'), 'course_id');
+    const userId = positiveInt(q.single('user_id'), 'user_id');
+    const status = q.single('status');
+    const statuses = status === undefined ? undefined : enumList([status], 'status', ENROLLMENT_STATUSES).sort();
+    const ranges: [RangeOp, DateTimeFilter][] = [];
     for (const op of Object.keys(RANGE_OPS) as RangeOp[]) {
-      const v = single(q, `updated_at[${op}]`);
+      const v = q.single(`updated_at[${op}]`);
       if (v !== undefined) ranges.push([op, rfc3339(v, `updated_at[${op}]`)]);
     }
-    const limit = intInRange(single(q, 'limit'), 'limit', 1, 1000, 100);
-    const fingerprint = CursorCodec.fingerprint({ courseId, userId, statuses, ranges });
-    const cursorRaw = single(q, 'next_cursor');
+    const limit = intInRange(q.single('limit'), 'limit', 1, 1000, 100);
+    // The filters as the client wrote them, so that cursors issued before stay valid.
+    const fingerprint = CursorCodec.fingerprint({ courseId, userId, statuses, ranges: ranges.map(([op, v]) => [op, v.given]) });
+    const cursorRaw = q.single('next_cursor');
     const after = cursorRaw === undefined ? undefined : this.cursors.decode(cursorRaw, fingerprint);
 
     const where = ['NOT deleted'];
@@ -71,7 +70,7 @@ export class CourseEnrollmentsController {
     if (courseId !== undefined) where.push(`course_id = ${p(courseId)}::bigint`);
     if (userId !== undefined) where.push(`user_id = ${p(userId)}::bigint`);
     if (statuses !== undefined) where.push(`status = ANY(${p(statuses)}::text[])`);
-    for (const [op, v] of ranges) where.push(`updated_at ${RANGE_OPS[op]} ${p(v)}::timestamptz`);
+    for (const [op, v] of ranges) where.push(`updated_at ${RANGE_OPS[op]} ${p(v.sql)}::timestamptz`);
     if (after) where.push(`(updated_at, id) > (${p(after.u)}::timestamptz, ${p(after.i)}::text)`);
 
     const rows: { id: string; u: string; state: CourseEnrollment }[] = await this.ds.query(
@@ -90,7 +89,8 @@ export class CourseEnrollmentsController {
   }
 
   @Get(':id')
-  async one(@Param('id') id: string): Promise<CourseEnrollment> {
+  async one(@Param('id') id: string, @Req() req: Request): Promise<CourseEnrollment> {
+    QueryParams.of(req, []);
     if (!/^[1-9]\d{0,15}:[1-9]\d{0,15}$/.test(id)) {
       throw new BadRequestException('id must be "{course_id}:{user_id}" with positive integers');
     }

@@ -1,0 +1,45 @@
+import helmet from 'helmet';
+import type { NextFunction, Request, Response } from 'express';
+
+/**
+ * Response headers of every read API response (helmet): `X-Content-Type-Options: nosniff`, no
+ * `X-Powered-By`, `X-Frame-Options: DENY` and a CSP that forbids framing (`frame-ancestors
+ * 'none'`), plus helmet's cross-origin and referrer defaults.
+ *
+ * - API responses (JSON, the script-free /docs page) load nothing, so their CSP allows nothing.
+ * - The queue dashboard (Bull Board) is a React app whose page has inline styles, a JSON data
+ *   block, hashed bundles and Google Fonts. Its CSP only forbids framing, plugins, a foreign
+ *   <base> and foreign form targets: a CSP restricting what it may load would have to follow
+ *   every Bull Board release and break the dashboard silently when it does not.
+ *
+ * HSTS is left to the TLS terminator in front of the API (this server speaks plain HTTP, and
+ * `includeSubDomains` is a decision about the whole domain).
+ */
+export function securityHeaders(dashboardPath: string): (req: Request, res: Response, next: NextFunction) => void {
+  const common = { strictTransportSecurity: false, xFrameOptions: { action: 'deny' as const } };
+  const api = helmet({
+    ...common,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
+  });
+  const dashboard = helmet({
+    ...common,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: helmet.contentSecurityPolicy.dangerouslyDisableDefaultSrc,
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+      },
+    },
+  });
+  return (req, res, next) => {
+    const path = (req.originalUrl ?? req.url).split('?')[0];
+    const onDashboard = path === dashboardPath || path.startsWith(`${dashboardPath}/`);
+    (onDashboard ? dashboard : api)(req, res, next);
+  };
+}
