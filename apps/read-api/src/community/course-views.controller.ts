@@ -1,9 +1,11 @@
-import { BadRequestException, Controller, Get, NotFoundException, Param, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import { BadRequestException, Controller, Get, NotFoundException, Param, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
-import { avgCompletionRate, Course, CourseView, deriveCourseView, JoinStatus } from '@app/domain';
-import { FactRepository } from '@app/persistence';
+import { avgCompletionRateOfSum, Course, CourseView, deriveCourseView, JoinStatus } from '@app/domain';
+import { CourseMemberStats, CourseMemberStatsRepository, FactRepository } from '@app/persistence';
+import { notModified, versionTag } from '../http/etag';
 import { enumList, intInRange, positiveInt, rawQuery, single } from '../http/params';
+import { MemberOrdering, memberPageQuery, memberSearchCountQuery, memberSearchQuery } from './member-list.query';
 
 export const JOIN_STATUSES: readonly JoinStatus[] = ['creator', 'manager', 'joined', 'invited', 'requested'];
 
@@ -27,12 +29,8 @@ const COURSE_FIELDS = [
   'image_small',
 ] as const;
 
-const ORDERINGS: Record<string, string> = {
-  joined_at: `(e.state->>'enrolled_at')::timestamptz ASC NULLS LAST, e.user_id ASC`,
-  '-joined_at': `(e.state->>'enrolled_at')::timestamptz DESC NULLS LAST, e.user_id DESC`,
-  last_active_at: `(e.state->>'last_activity_at')::timestamptz ASC NULLS LAST, e.user_id ASC`,
-  '-last_active_at': `(e.state->>'last_activity_at')::timestamptz DESC NULLS LAST, e.user_id DESC`,
-};
+/** The orderings the list accepts (the SQL is in member-list.query.ts). */
+const ORDERINGS: Record<MemberOrdering, true> = { joined_at: true, '-joined_at': true, last_active_at: true, '-last_active_at': true };
 
 export interface CourseUserDashboardEntry {
   id: number;
@@ -45,6 +43,13 @@ export interface CourseUserDashboardEntry {
   joined_at: string | null;
 }
 
+interface CourseVersions {
+  deleted: boolean;
+  stats: CourseMemberStats;
+  /** The ETag of the representation this request asks for. */
+  tag: (req: Request) => string;
+}
+
 export interface CourseUserDashboard {
   count: number;
   next: string | null;
@@ -52,43 +57,43 @@ export interface CourseUserDashboard {
   results: CourseUserDashboardEntry[];
 }
 
-const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 /**
  * The community platform's course views (api.md): Course User Detail, Course Dashboard and the
  * Course User Dashboard list. Course structure and the user's lesson counts are derived live
- * from the stored facts (`deriveCourseView`), the member list and averages from `enrollments`.
+ * from the stored facts (`deriveCourseView`), the member list from `enrollments`, and counts and
+ * averages from the per-course counters, so no request visits all of a course's members.
+ *
+ * Each view carries an ETag built from the course's versions (CourseVersions), checked before
+ * the view is built.
  */
 @Controller('api/v2/course/:courseId')
 export class CourseViewsController {
   private readonly facts = new FactRepository();
+  private readonly stats = new CourseMemberStatsRepository();
 
   constructor(private readonly ds: DataSource) {}
 
   @Get()
-  async course(@Param('courseId') courseIdRaw: string, @Req() req: Request): Promise<object> {
+  async course(@Param('courseId') courseIdRaw: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<object> {
     const courseId = this.courseId(courseIdRaw);
     const q = rawQuery(req);
     const userId = positiveInt(single(q, 'user'), 'user');
     const view = single(q, 'view');
     if (view !== undefined && view !== 'dashboard') throw new BadRequestException('view must be "dashboard" or absent');
 
+    const versions = await this.versions(courseId);
+    if (versions && notModified(req, res, versions.tag(req))) return {};
     const v = await this.deriveView(courseId, userId);
     const base = this.courseFields(v);
     if (view === 'dashboard') {
       const { description: _omit, ...rest } = base;
       void _omit;
-      const rates: { user_completion_rate: number }[] = v.deleted
-        ? []
-        : await this.ds.query(
-            `SELECT user_completion_rate FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = 'joined'`,
-            [courseId],
-          );
+      const stats = versions!.stats;
       return {
         ...rest,
         join_status: v.join_status,
         user_completion_rate: v.user_completion_rate,
-        avg_completion_rate: avgCompletionRate(rates.map((r) => Number(r.user_completion_rate))),
+        avg_completion_rate: v.deleted ? 0 : avgCompletionRateOfSum(stats.rateSum.joined ?? 0, stats.members.joined ?? 0),
       };
     }
     return {
@@ -104,7 +109,7 @@ export class CourseViewsController {
   }
 
   @Get('users')
-  async users(@Param('courseId') courseIdRaw: string, @Req() req: Request): Promise<CourseUserDashboard> {
+  async users(@Param('courseId') courseIdRaw: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<CourseUserDashboard | object> {
     const courseId = this.courseId(courseIdRaw);
     const q = rawQuery(req);
     const statusValues = q.getAll('statuses');
@@ -116,26 +121,21 @@ export class CourseViewsController {
     const limit = intInRange(single(q, 'limit'), 'limit', 1, 1000, 20);
     const offset = intInRange(single(q, 'offset'), 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
 
-    const [course] = await this.ds.query(`SELECT deleted FROM course_facts WHERE course_id = $1`, [courseId]);
-    if (!course) throw new NotFoundException(`course ${courseId} not found`);
-    if (course.deleted) return { count: 0, next: null, previous: null, results: [] };
+    const versions = await this.versions(courseId);
+    if (!versions) throw new NotFoundException(`course ${courseId} not found`);
+    if (notModified(req, res, versions.tag(req))) return {};
+    if (versions.deleted) return { count: 0, next: null, previous: null, results: [] };
 
-    const params: unknown[] = [courseId, statuses];
-    let filter = '';
-    if (search !== '') {
-      params.push(`%${escapeLike(search)}%`);
-      filter = `AND (u.profile->>'username' ILIKE $3 ESCAPE '\\' OR u.profile->>'real_name' ILIKE $3 ESCAPE '\\')`;
+    const page = { courseId, statuses, ordering: ordering as MemberOrdering, limit, offset };
+    let count: number;
+    let rows: Record<string, unknown>[];
+    if (search === '') {
+      count = statuses.reduce((n, s) => n + (versions.stats.members[s] ?? 0), 0);
+      rows = offset < count ? await this.ds.query(...memberPageQuery(page)) : [];
+    } else {
+      [{ count }] = await this.ds.query(...memberSearchCountQuery({ ...page, search }));
+      rows = offset < count ? await this.ds.query(...memberSearchQuery({ ...page, search })) : [];
     }
-    const from = `FROM enrollments e LEFT JOIN user_facts u ON u.user_id = e.user_id AND NOT u.deleted
-                  WHERE e.course_id = $1 AND NOT e.deleted AND e.join_status = ANY($2::text[]) ${filter}`;
-    const [{ count }] = await this.ds.query(`SELECT count(*)::int AS count ${from}`, params);
-    const rows: Record<string, unknown>[] = await this.ds.query(
-      `SELECT e.user_id, u.profile->>'username' AS username, u.profile->>'real_name' AS real_name,
-              u.profile->>'avatar' AS avatar, e.join_status, e.user_completion_rate,
-              e.state->>'last_activity_at' AS last_active_at, e.state->>'enrolled_at' AS joined_at
-       ${from} ORDER BY ${ORDERINGS[ordering]} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, limit, offset],
-    );
     const pageUrl = (o: number): string => {
       const next = new URLSearchParams(q);
       next.set('offset', String(o));
@@ -157,6 +157,27 @@ export class CourseViewsController {
         last_active_at: (r.last_active_at as string | null) ?? null,
         joined_at: (r.joined_at as string | null) ?? null,
       })),
+    };
+  }
+
+  /**
+   * What a course view is built from, as versions: the course's snapshot row (its xmin moves on
+   * every write, including an erasure scrubbing `created_by`), the structure generation (bumped
+   * by every section or lesson fact), and the count of derivations of its enrollments (any
+   * membership, progress or profile change of a member). Undefined for a course never seen.
+   */
+  private async versions(courseId: number): Promise<CourseVersions | undefined> {
+    const [course]: { xmin: string; deleted: boolean; generation: number | null }[] = await this.ds.query(
+      `SELECT c.xmin::text AS xmin, c.deleted, (SELECT generation FROM recompute_requests WHERE course_id = $1) AS generation
+       FROM course_facts c WHERE c.course_id = $1`,
+      [courseId],
+    );
+    if (!course) return undefined;
+    const stats = await this.stats.read(this.ds, courseId);
+    return {
+      deleted: course.deleted,
+      stats,
+      tag: (req) => versionTag('course-view/1', req.originalUrl ?? req.url, req.get('host'), course.xmin, course.generation, stats.derivations),
     };
   }
 
