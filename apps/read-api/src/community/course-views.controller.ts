@@ -131,7 +131,11 @@ export class CourseViewsController {
     let rows: Record<string, unknown>[];
     if (search === '') {
       count = statuses.reduce((n, s) => n + (versions.stats.members[s] ?? 0), 0);
-      rows = offset < count ? await this.ds.query(...memberPageQuery(page)) : [];
+      if (offset < count) {
+        const { sql, params, reversed } = memberPageQuery(page, count);
+        rows = await this.ds.query(sql, params);
+        if (reversed) rows.reverse();
+      } else rows = [];
     } else {
       [{ count }] = await this.ds.query(...memberSearchCountQuery({ ...page, search }));
       rows = offset < count ? await this.ds.query(...memberSearchQuery({ ...page, search })) : [];

@@ -20,10 +20,11 @@ const SORT: Record<MemberOrdering, { column: string; dir: 'ASC' | 'DESC' }> = {
   '-last_active_at': { column: 'last_activity_at', dir: 'DESC' },
 };
 
-/** Nulls last in both directions, as the indexes are built. */
-const orderBy = (o: MemberOrdering, alias: string): string => {
+/** Nulls last in both directions, as the indexes are built; `reversed` walks the other way. */
+const orderBy = (o: MemberOrdering, alias: string, reversed = false): string => {
   const { column, dir } = SORT[o];
-  return `${alias}${column} ${dir} NULLS LAST, ${alias}user_id ${dir}`;
+  const d = reversed ? (dir === 'ASC' ? 'DESC' : 'ASC') : dir;
+  return `${alias}${column} ${d} NULLS ${reversed ? 'FIRST' : 'LAST'}, ${alias}user_id ${d}`;
 };
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -40,24 +41,33 @@ export interface MemberPageRequest {
   offset: number;
 }
 
-/** A page without search. */
-export function memberPageQuery(r: MemberPageRequest): [string, unknown[]] {
-  const params: unknown[] = [r.courseId];
+/**
+ * A page without search, given the number of members it pages through (from the counters). A
+ * page in the second half is read from the far end of the indexes (backwards) and turned round
+ * by the caller (`reversed`), so a page costs at most half the course's index entries, and the
+ * last page as little as the first. Each status's range is ordered and limited on its own, which
+ * is what lets Postgres merge the ranges (Merge Append) rather than sort their union.
+ */
+export function memberPageQuery(r: MemberPageRequest, count: number): { sql: string; params: unknown[]; reversed: boolean } {
+  const limit = Math.max(0, Math.min(r.limit, count - r.offset));
+  const reversed = r.offset + limit / 2 > count / 2;
+  const offset = reversed ? count - r.offset - limit : r.offset;
+  const params: unknown[] = [r.courseId, limit, offset];
   const ranges = r.statuses.map((s) => {
     params.push(s);
-    return `SELECT user_id, enrolled_at, last_activity_at FROM enrollments
-            WHERE course_id = $1 AND NOT deleted AND join_status = $${params.length}`;
+    return `(SELECT user_id, enrolled_at, last_activity_at FROM enrollments
+             WHERE course_id = $1 AND NOT deleted AND join_status = $${params.length}
+             ORDER BY ${orderBy(r.ordering, '', reversed)} LIMIT $2::bigint + $3::bigint)`;
   });
-  params.push(r.limit, r.offset);
-  const [lim, off] = [`$${params.length - 1}`, `$${params.length}`];
-  return [
-    `SELECT ${COLUMNS}
-     FROM (SELECT * FROM (${ranges.join(' UNION ALL ')}) m ORDER BY ${orderBy(r.ordering, 'm.')} LIMIT ${lim} OFFSET ${off}) p
+  return {
+    sql: `SELECT ${COLUMNS}
+     FROM (SELECT * FROM (${ranges.join(' UNION ALL ')}) m ORDER BY ${orderBy(r.ordering, 'm.', reversed)} LIMIT $2 OFFSET $3) p
      JOIN enrollments e ON e.course_id = $1 AND e.user_id = p.user_id
      LEFT JOIN user_facts u ON u.user_id = e.user_id AND NOT u.deleted
-     ORDER BY ${orderBy(r.ordering, 'p.')}`,
+     ORDER BY ${orderBy(r.ordering, 'p.', reversed)}`,
     params,
-  ];
+    reversed,
+  };
 }
 
 const searchFrom = `FROM enrollments e JOIN user_facts u ON u.user_id = e.user_id AND NOT u.deleted

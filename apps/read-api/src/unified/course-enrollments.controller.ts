@@ -128,13 +128,17 @@ function pageQuery(f: ListFilters, limit: number, horizon: string | 'exact'): Qu
   const from = horizon === 'exact' ? 'enrollments, horizon' : 'enrollments';
   const perStatus = f.courseId !== undefined && f.userId === undefined;
   const statuses = perStatus ? f.statuses ?? [...ENROLLMENT_STATUSES] : undefined;
+  const n = p(limit + 1);
+  // Each status's range ordered and limited on its own, so Postgres merges them (Merge Append).
   const source = statuses
-    ? statuses.map((s) => `SELECT id, updated_at, state FROM ${from} WHERE ${[...where, `status = ${p(s)}`].join(' AND ')}`).join(' UNION ALL ')
+    ? statuses
+        .map((s) => `(SELECT id, updated_at, state FROM ${from} WHERE ${[...where, `status = ${p(s)}`].join(' AND ')} ORDER BY updated_at, id LIMIT ${n}::int)`)
+        .join(' UNION ALL ')
     : `SELECT id, updated_at, state FROM ${from} WHERE ${[...where, ...(f.statuses ? [`status = ANY(${p(f.statuses)}::text[])`] : [])].join(' AND ')}`;
   return [
     `${horizon === 'exact' ? `WITH horizon AS (${EXACT_HORIZON_SQL}) ` : ''}
      SELECT id, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS u, state
-     FROM (${source}) m ORDER BY updated_at, id LIMIT ${p(limit + 1)}::int`,
+     FROM (${source}) m ORDER BY updated_at, id LIMIT ${n}::int`,
     params,
   ];
 }
