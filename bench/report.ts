@@ -80,6 +80,28 @@ export function chartSvg(
   return parts.join('\n');
 }
 
+/** Hand-written SVG: one horizontal bar per label, with an optional reference line (a ceiling). */
+export function barChartSvg(title: string, bars: { label: string; value: number; note?: string }[], reference?: number): string {
+  const W = 900, rowH = 24, M = { l: 300, r: 140, t: 40, b: 30 };
+  const H = M.t + M.b + rowH * bars.length;
+  const max = Math.max(1, reference ?? 0, ...bars.map((b) => b.value)) * 1.05;
+  const x = (v: number) => M.l + (v / max) * (W - M.l - M.r);
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="100%" height="100%" fill="white"/>`];
+  parts.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`);
+  bars.forEach((b, i) => {
+    const y = M.t + i * rowH;
+    parts.push(`<text x="${M.l - 6}" y="${y + 16}" text-anchor="end">${esc(b.label)}</text>`);
+    parts.push(`<rect x="${M.l}" y="${y + 4}" width="${Math.max(0, x(b.value) - M.l).toFixed(1)}" height="${rowH - 8}" fill="#1f77b4"/>`);
+    parts.push(`<text x="${(x(b.value) + 4).toFixed(1)}" y="${y + 16}">${Math.round(b.value)}${b.note ? `  ${esc(b.note)}` : ''}</text>`);
+  });
+  if (reference !== undefined) {
+    parts.push(`<line x1="${x(reference)}" x2="${x(reference)}" y1="${M.t}" y2="${H - M.b}" stroke="#d62728" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${x(reference)}" y="${H - 10}" text-anchor="middle" fill="#d62728">${Math.round(reference)}</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
 function axes(M: { l: number; t: number }, pw: number, ph: number, oy: number): string {
   return `<line x1="${M.l}" y1="${oy + M.t}" x2="${M.l}" y2="${oy + M.t + ph}" stroke="black"/><line x1="${M.l}" y1="${oy + M.t + ph}" x2="${M.l + pw}" y2="${oy + M.t + ph}" stroke="black"/>`;
 }

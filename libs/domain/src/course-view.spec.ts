@@ -1,4 +1,4 @@
-import { avgCompletionRate } from './course-view';
+import { avgCompletionRate, avgCompletionRateOfSum } from './course-view';
 import { completed, course, courseDeleted, lesson, lessonDeleted, membership, section, sectionDeleted, uncompleted } from './testing/facts';
 import { given } from './testing/given';
 
@@ -85,5 +85,7 @@ describe('avgCompletionRate', () => {
     [[10, 20, 30, 41], 25], // 25.25
   ])('%j → %i', (rates, expected) => {
     expect(avgCompletionRate(rates)).toBe(expected);
+    // the same from the per-course counters (sum and count) the read API keeps
+    expect(avgCompletionRateOfSum(rates.reduce((a, b) => a + b, 0), rates.length)).toBe(expected);
   });
 });

@@ -93,7 +93,13 @@ export function avgCompletionRate(rates: readonly number[]): number {
   if (rates.length === 0) return 0;
   const sum = rates.reduce((a, b) => a + b, 0);
   if (!rates.every(Number.isInteger)) return Math.floor(sum / rates.length + 0.5);
-  const num = 2 * sum + rates.length;
-  const den = 2 * rates.length;
+  return avgCompletionRateOfSum(sum, rates.length);
+}
+
+/** `avgCompletionRate` of `count` integer rates that add up to `sum` (per-course counters). */
+export function avgCompletionRateOfSum(sum: number, count: number): number {
+  if (count === 0) return 0;
+  const num = 2 * sum + count;
+  const den = 2 * count;
   return (num - (num % den)) / den;
 }

@@ -5,5 +5,6 @@ export * from './repositories/sql';
 export * from './repositories/processed-events.repository';
 export * from './repositories/fact.repository';
 export * from './repositories/enrollment.repository';
+export * from './repositories/course-member-stats.repository';
 export * from './repositories/outbox.repository';
 export * from './repositories/recompute-request.repository';

@@ -103,7 +103,9 @@ export class EnrollmentProjector {
       result.published++;
       result.byType[type]++;
     }
-    await this.enrollments.upsert(sql, writes);
+    // Every target counts as a derivation of its course, written or not (e.g. a profile change
+    // that only moves the member list's username): the course views' ETag follows it.
+    await this.enrollments.upsert(sql, writes, unique);
     await this.outbox.add(sql, events);
     return result;
   }

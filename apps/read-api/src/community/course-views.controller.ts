@@ -1,10 +1,12 @@
-import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { avgCompletionRate, Course, CourseView, deriveCourseView, JoinStatus } from '@app/domain';
-import { FactRepository } from '@app/persistence';
+import { avgCompletionRateOfSum, Course, CourseView, deriveCourseView, JoinStatus } from '@app/domain';
+import { CourseMemberStats, CourseMemberStatsRepository, FactRepository } from '@app/persistence';
+import { notModified, versionTag } from '../http/etag';
 import { enumList, intInRange, positiveInt, QueryParams, searchText } from '../http/params';
+import { MemberOrdering, memberPageQuery, memberSearchCountQuery, memberSearchQuery } from './member-list.query';
 
 export const JOIN_STATUSES: readonly JoinStatus[] = ['creator', 'manager', 'joined', 'invited', 'requested'];
 
@@ -54,17 +56,8 @@ const DASHBOARD_FIELDS = [
   'avg_completion_rate',
 ] as const;
 
-/**
- * Published times are canonical (UTC, fixed width, `YYYY-MM-DDTHH:MM:SS.mmmZ`), so byte order is
- * time order. They are compared as text on purpose: a cast to timestamptz fails on stored times
- * Postgres cannot represent (year 0000, which ingestion has accepted), and stored rows must list.
- */
-const ORDERINGS: Record<string, string> = {
-  joined_at: `e.state->>'enrolled_at' COLLATE "C" ASC NULLS LAST, e.user_id ASC`,
-  '-joined_at': `e.state->>'enrolled_at' COLLATE "C" DESC NULLS LAST, e.user_id DESC`,
-  last_active_at: `e.state->>'last_activity_at' COLLATE "C" ASC NULLS LAST, e.user_id ASC`,
-  '-last_active_at': `e.state->>'last_activity_at' COLLATE "C" DESC NULLS LAST, e.user_id DESC`,
-};
+/** The orderings the list accepts (the SQL, and why sort keys are compared as text, in member-list.query.ts). */
+const ORDERINGS: Record<MemberOrdering, true> = { joined_at: true, '-joined_at': true, last_active_at: true, '-last_active_at': true };
 const DEFAULT_STATUSES = ['manager', 'joined'];
 const SEARCH_MAX = 200;
 /** The query parameters of each view (api.md); anything else is a 400. */
@@ -82,6 +75,13 @@ export interface CourseUserDashboardEntry {
   joined_at: string | null;
 }
 
+interface CourseVersions {
+  deleted: boolean;
+  stats: CourseMemberStats;
+  /** The ETag of the representation this request asks for. */
+  tag: (req: Request) => string;
+}
+
 export interface CourseUserDashboard {
   count: number;
   next: string | null;
@@ -89,16 +89,19 @@ export interface CourseUserDashboard {
   results: CourseUserDashboardEntry[];
 }
 
-const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 /**
  * The community platform's course views (api.md): Course User Detail, Course Dashboard and the
  * Course User Dashboard list. Course structure and the user's lesson counts are derived live
- * from the stored facts (`deriveCourseView`), the member list and averages from `enrollments`.
+ * from the stored facts (`deriveCourseView`), the member list from `enrollments`, and counts and
+ * averages from the per-course counters, so no request visits all of a course's members.
+ *
+ * Each view carries an ETag built from the course's versions (CourseVersions), checked before
+ * the view is built.
  */
 @Controller('api/v2/course/:courseId')
 export class CourseViewsController {
   private readonly facts = new FactRepository();
+  private readonly stats = new CourseMemberStatsRepository();
 
   constructor(
     private readonly ds: DataSource,
@@ -106,27 +109,24 @@ export class CourseViewsController {
   ) {}
 
   @Get()
-  async course(@Param('courseId') courseIdRaw: string, @Req() req: Request): Promise<object> {
+  async course(@Param('courseId') courseIdRaw: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<object> {
     const courseId = this.courseId(courseIdRaw);
     const q = QueryParams.of(req, COURSE_PARAMS);
     const userId = positiveInt(q.single('user'), 'user');
     const view = q.single('view');
     if (view !== undefined && view !== 'dashboard') throw new BadRequestException('view must be "dashboard" or absent');
 
+    const versions = await this.versions(courseId);
+    if (versions && notModified(req, res, versions.tag(req))) return {};
     const v = await this.deriveView(courseId, userId);
     const base = this.courseFields(v);
     if (view === 'dashboard') {
-      const rates: { user_completion_rate: number }[] = v.deleted
-        ? []
-        : await this.ds.query(
-            `SELECT user_completion_rate FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = 'joined'`,
-            [courseId],
-          );
+      const stats = versions!.stats;
       const all: Record<string, unknown> = {
         ...base,
         join_status: v.join_status,
         user_completion_rate: v.user_completion_rate,
-        avg_completion_rate: avgCompletionRate(rates.map((r) => Number(r.user_completion_rate))),
+        avg_completion_rate: v.deleted ? 0 : avgCompletionRateOfSum(stats.rateSum.joined ?? 0, stats.members.joined ?? 0),
       };
       return Object.fromEntries(DASHBOARD_FIELDS.map((k) => [k, all[k]]));
     }
@@ -143,7 +143,11 @@ export class CourseViewsController {
   }
 
   @Get('users')
-  async users(@Param('courseId') courseIdRaw: string, @Req() req: Request): Promise<CourseUserDashboard> {
+  async users(
+    @Param('courseId') courseIdRaw: string,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CourseUserDashboard | object> {
     const courseId = this.courseId(courseIdRaw);
     // api.md: statuses "comma-separated or repeated", the one repeatable parameter.
     const q = QueryParams.of(req, MEMBER_LIST_PARAMS, ['statuses']);
@@ -155,26 +159,25 @@ export class CourseViewsController {
     const limit = intInRange(q.single('limit'), 'limit', 1, 1000, 20);
     const offset = intInRange(q.single('offset'), 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
 
-    const [course] = await this.ds.query(`SELECT deleted FROM course_facts WHERE course_id = $1`, [courseId]);
-    if (!course) throw new NotFoundException(`course ${courseId} not found`);
-    if (course.deleted) return { count: 0, next: null, previous: null, results: [] };
+    const versions = await this.versions(courseId);
+    if (!versions) throw new NotFoundException(`course ${courseId} not found`);
+    if (notModified(req, res, versions.tag(req))) return {};
+    if (versions.deleted) return { count: 0, next: null, previous: null, results: [] };
 
-    const params: unknown[] = [courseId, statuses];
-    let filter = '';
-    if (search !== '') {
-      params.push(`%${escapeLike(search)}%`);
-      filter = `AND (u.profile->>'username' ILIKE $3 ESCAPE '\\' OR u.profile->>'real_name' ILIKE $3 ESCAPE '\\')`;
+    const page = { courseId, statuses, ordering: ordering as MemberOrdering, limit, offset };
+    let count: number;
+    let rows: Record<string, unknown>[];
+    if (search === '') {
+      count = statuses.reduce((n, s) => n + (versions.stats.members[s] ?? 0), 0);
+      if (offset < count) {
+        const { sql, params, reversed } = memberPageQuery(page, count);
+        rows = await this.ds.query(sql, params);
+        if (reversed) rows.reverse();
+      } else rows = [];
+    } else {
+      [{ count }] = await this.ds.query(...memberSearchCountQuery({ ...page, search }));
+      rows = offset < count ? await this.ds.query(...memberSearchQuery({ ...page, search })) : [];
     }
-    const from = `FROM enrollments e LEFT JOIN user_facts u ON u.user_id = e.user_id AND NOT u.deleted
-                  WHERE e.course_id = $1 AND NOT e.deleted AND e.join_status = ANY($2::text[]) ${filter}`;
-    const [{ count }] = await this.ds.query(`SELECT count(*)::int AS count ${from}`, params);
-    const rows: Record<string, unknown>[] = await this.ds.query(
-      `SELECT e.user_id, u.profile->>'username' AS username, u.profile->>'real_name' AS real_name,
-              u.profile->>'avatar' AS avatar, e.join_status, e.user_completion_rate,
-              e.state->>'last_activity_at' AS last_active_at, e.state->>'enrolled_at' AS joined_at
-       ${from} ORDER BY ${ORDERINGS[ordering]} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, limit, offset],
-    );
     // Links carry the validated parameters only, on PUBLIC_URL or relative: never the Host header.
     const pageUrl = (o: number): string => {
       const link = new URLSearchParams({ statuses: statuses.join(',') });
@@ -198,6 +201,31 @@ export class CourseViewsController {
         last_active_at: (r.last_active_at as string | null) ?? null,
         joined_at: (r.joined_at as string | null) ?? null,
       })),
+    };
+  }
+
+  /**
+   * What a course view is built from, as versions: the course's register row and its last upsert
+   * (their xmin moves on every write, including an erasure scrubbing `created_by` and a late
+   * upsert of a deleted course), the structure generation (bumped by every section or lesson
+   * fact), and the count of derivations of its enrollments (any membership, progress or profile
+   * change of a member). Undefined for a course never seen. Links are built from PUBLIC_URL, not
+   * from the request's Host, so the tag depends on the URL's path and query only.
+   */
+  private async versions(courseId: number): Promise<CourseVersions | undefined> {
+    const [course]: { xmin: string; snapshot: string | null; deleted: boolean; generation: number | null }[] = await this.ds.query(
+      `SELECT c.xmin::text AS xmin, c.deleted,
+              (SELECT s.xmin::text FROM course_snapshots s WHERE s.course_id = $1) AS snapshot,
+              (SELECT generation FROM recompute_requests WHERE course_id = $1) AS generation
+       FROM course_facts c WHERE c.course_id = $1`,
+      [courseId],
+    );
+    if (!course) return undefined;
+    const stats = await this.stats.read(this.ds, courseId);
+    return {
+      deleted: course.deleted,
+      stats,
+      tag: (req) => versionTag('course-view/2', req.originalUrl ?? req.url, course.xmin, course.snapshot, course.generation, stats.derivations),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { CourseEnrollment } from '@app/domain';
 import type { EnrollmentKey } from './fact.repository';
+import { CourseMemberDelta, CourseMemberStatsRepository } from './course-member-stats.repository';
 import { json, Sql } from './sql';
 
 export interface EnrollmentRow {
@@ -26,6 +27,8 @@ const ownerLockKeys = (userIds: readonly number[], courseIds: readonly number[])
 
 /** The derived projection: one row per enrollment, holding the last published object. */
 export class EnrollmentRepository {
+  constructor(private readonly stats = new CourseMemberStatsRepository()) {}
+
   /**
    * Serialises every writer of the same enrollments (consumers of other partitions, the
    * recompute fan-out, the deadline sweep) for the rest of the transaction. Locks are taken in
@@ -74,31 +77,63 @@ export class EnrollmentRepository {
     return new Map(rows.map((r: Record<string, never>) => [r['id'], toRow(r)]));
   }
 
-  async upsert(sql: Sql, rows: readonly EnrollmentRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await sql.query(
-      `INSERT INTO enrollments AS e (course_id, user_id, id, version, deleted, status, join_status, user_completion_rate,
-                                     state, updated_at, next_deadline_at)
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::boolean[], $6::text[], $7::text[],
-                            $8::int[], $9::jsonb[], $10::timestamptz[], $11::timestamptz[])
-       ON CONFLICT (course_id, user_id) DO UPDATE SET
-         version = excluded.version, deleted = excluded.deleted, status = excluded.status,
-         join_status = excluded.join_status, user_completion_rate = excluded.user_completion_rate,
-         state = excluded.state, updated_at = excluded.updated_at, next_deadline_at = excluded.next_deadline_at`,
-      [
-        rows.map((r) => r.courseId),
-        rows.map((r) => r.userId),
-        rows.map((r) => r.id),
-        rows.map((r) => r.version),
-        rows.map((r) => r.deleted),
-        rows.map((r) => r.status),
-        rows.map((r) => r.joinStatus),
-        rows.map((r) => r.userCompletionRate),
-        rows.map((r) => json(r.state)),
-        rows.map((r) => r.updatedAt),
-        rows.map((r) => r.nextDeadlineAt),
-      ],
-    );
+  /**
+   * Writes enrollments and, in the same statement's snapshot, works out how they move their
+   * courses' member counters (the rows as they were versus as written), then adds that to the
+   * per-course counters. `derived` lists every enrollment the caller re-derived, written or not:
+   * each counts as a derivation of its course. The caller holds the enrollments' locks (`lock`),
+   * so what this reads as "before" is what the write replaces.
+   */
+  async upsert(sql: Sql, rows: readonly EnrollmentRow[], derived: readonly EnrollmentKey[] = []): Promise<void> {
+    const deltas: CourseMemberDelta[] = [];
+    const byCourse = new Map<number, number>();
+    for (const k of derived) byCourse.set(k.courseId, (byCourse.get(k.courseId) ?? 0) + 1);
+    for (const [courseId, n] of byCourse) deltas.push({ courseId, joinStatus: '', members: 0, rateSum: 0, derivations: n });
+    if (rows.length > 0) {
+      const moved: { course_id: number; join_status: string; members: number; rate_sum: number }[] = await sql.query(
+        `WITH input AS (
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::boolean[], $6::text[], $7::text[],
+                                $8::int[], $9::jsonb[], $10::timestamptz[], $11::timestamptz[])
+             AS i(course_id, user_id, id, version, deleted, status, join_status, user_completion_rate, state, updated_at, next_deadline_at)
+         ), before AS (
+           SELECT e.course_id, e.join_status, e.user_completion_rate FROM enrollments e
+           JOIN input i ON i.course_id = e.course_id AND i.user_id = e.user_id
+           WHERE NOT e.deleted AND e.join_status IS NOT NULL
+         ), written AS (
+           INSERT INTO enrollments AS e (course_id, user_id, id, version, deleted, status, join_status, user_completion_rate,
+                                         state, updated_at, next_deadline_at, enrolled_at, last_activity_at)
+           SELECT i.*, i.state->>'enrolled_at', i.state->>'last_activity_at' FROM input i
+           ON CONFLICT (course_id, user_id) DO UPDATE SET
+             version = excluded.version, deleted = excluded.deleted, status = excluded.status,
+             join_status = excluded.join_status, user_completion_rate = excluded.user_completion_rate,
+             state = excluded.state, updated_at = excluded.updated_at, next_deadline_at = excluded.next_deadline_at,
+             enrolled_at = excluded.enrolled_at, last_activity_at = excluded.last_activity_at
+           RETURNING e.course_id, e.join_status, e.user_completion_rate, e.deleted
+         )
+         SELECT course_id, join_status, sum(members)::int AS members, sum(rate)::bigint AS rate_sum FROM (
+           SELECT course_id, join_status, -1 AS members, -user_completion_rate AS rate FROM before
+           UNION ALL
+           SELECT course_id, join_status, 1, user_completion_rate FROM written WHERE NOT deleted AND join_status IS NOT NULL
+         ) c GROUP BY course_id, join_status`,
+        [
+          rows.map((r) => r.courseId),
+          rows.map((r) => r.userId),
+          rows.map((r) => r.id),
+          rows.map((r) => r.version),
+          rows.map((r) => r.deleted),
+          rows.map((r) => r.status),
+          rows.map((r) => r.joinStatus),
+          rows.map((r) => r.userCompletionRate),
+          rows.map((r) => json(r.state)),
+          rows.map((r) => r.updatedAt),
+          rows.map((r) => r.nextDeadlineAt),
+        ],
+      );
+      for (const m of moved) {
+        deltas.push({ courseId: Number(m.course_id), joinStatus: m.join_status, members: Number(m.members), rateSum: Number(m.rate_sum), derivations: 0 });
+      }
+    }
+    await this.stats.add(sql, deltas);
   }
 
   /** Keys of every enrollment of these users (a profile change or an erasure touches them all). */
