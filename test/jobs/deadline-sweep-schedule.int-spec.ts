@@ -3,7 +3,7 @@ import { Job, Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { BullMqJobQueue, DEADLINE_SWEEP_EVERY_MS, DEADLINE_SWEEP_SCHEDULER_ID, JOB_QUEUE, QUEUES, queueOptions, redisTlsOptions } from '@app/jobs';
 import { createDataSource } from '@app/persistence';
-import { SWEEP_SCHEDULE_REFRESH_MS } from '../../apps/jobs-worker/src/operations/operation-processors';
+import { SWEEP_SCHEDULE_REFRESH_MS } from '../../apps/jobs-worker/src/operations/deadline-sweep.schedule';
 import { eventually } from '../support/eventually';
 import { compileJobsWorker } from '../support/jobs-worker';
 import { isolatedConfig } from '../support/isolation';

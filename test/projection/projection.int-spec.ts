@@ -1,124 +1,194 @@
+import { RecomputeRequestRepository } from '@app/persistence';
 import { clock, events } from '@app/workload';
 import { projectionFixture } from '../support/projection';
+import {
+  check,
+  enrollmentRow,
+  exactly,
+  nothingPublished,
+  projectionSpec,
+  published,
+  publishedByWhen,
+  returned,
+  run,
+} from '../support/projection-spec';
 
 describe('projection on a real Postgres', () => {
-  let f: Awaited<ReturnType<typeof projectionFixture>>;
+  const spec = projectionSpec({ COURSE_URL_TEMPLATE: 'https://community.example/courses/{slug}' });
   const t = clock('2026-11-01T09:00:00.000Z');
   let n = 0;
   const m = () => ({ time: t(1000), id: `evt-${++n}` });
 
-  beforeAll(async () => {
-    f = await projectionFixture({ COURSE_URL_TEMPLATE: 'https://community.example/courses/{slug}' });
-    await f.apply(
-      events.courseUpserted({ id: 42, name: 'Intro to Kafka', slug: 'intro-kafka' }, m()),
-      events.sectionUpserted(42, { id: 5, name: 'Basics', position: 1 }, m()),
-      events.lessonUpserted(42, { id: 9, section_id: 5, name: 'Welcome', status: 'published', position: 1 }, m()),
-      events.lessonUpserted(42, { id: 10, section_id: 5, name: 'Topics', status: 'published', position: 2 }, m()),
-      events.userUpserted({ id: 7, username: 'grace', real_name: 'Grace H.', emails: [{ email: 'g@example.com', type: 'work', is_primary: true }] }, m()),
-    );
-  });
-  afterAll(async () => f.close());
+  /** Course 42 "Intro to Kafka": one section, lessons 9 and 10 published; user 7 is Grace H. */
+  const course42 = () => [
+    events.courseUpserted({ id: 42, name: 'Intro to Kafka', slug: 'intro-kafka' }, m()),
+    events.sectionUpserted(42, { id: 5, name: 'Basics', position: 1 }, m()),
+    events.lessonUpserted(42, { id: 9, section_id: 5, name: 'Welcome', status: 'published', position: 1 }, m()),
+    events.lessonUpserted(42, { id: 10, section_id: 5, name: 'Topics', status: 'published', position: 2 }, m()),
+    events.userUpserted({ id: 7, username: 'grace', real_name: 'Grace H.', emails: [{ email: 'g@example.com', type: 'work', is_primary: true }] }, m()),
+  ];
+  const join = (userId: number, assignment?: { due_at: string }) =>
+    events.membershipChanged({ course_id: 42, user_id: userId, join_status: 'joined', ...(assignment ? { assignment } : {}) }, m());
+  const complete = (userId: number, lessonId: number, extra: { time_spent_seconds?: number } = {}) =>
+    events.lessonCompleted({ course_id: 42, lesson_id: lessonId, user_id: userId, ...extra }, m());
+  const idOf = (message: { value: string }) => message.value.match(/"id":"([^"]+)"/)![1];
 
   it('publishes created then updated with gapless versions, and only on material change', async () => {
-    const joined = events.membershipChanged({ course_id: 42, user_id: 7, join_status: 'joined' }, m());
-    expect(await f.apply(joined)).toEqual(['applied']);
-    const completed = events.lessonCompleted({ course_id: 42, lesson_id: 9, user_id: 7, time_spent_seconds: 300 }, m());
-    expect(await f.apply(completed, completed)).toEqual(['applied', 'duplicate']);
-    expect(await f.apply(completed)).toEqual(['duplicate']);
+    const completed = complete(7, 9, { time_spent_seconds: 300 });
+    await spec
+      .given(course42())
+      .when(join(7), [completed, completed], completed)
+      .then(
+        returned(['applied'], ['applied', 'duplicate'], ['duplicate']),
+        published('42:7', [
+          {
+            type: 'lms.course_enrollment.created',
+            version: 1,
+            course_enrollment: {
+              status: 'enrolled',
+              user: { id: '7', name: 'Grace H.', emails: [{ email: 'g@example.com', type: 'work', is_primary: true }] },
+              course: { id: '42', title: 'Intro to Kafka' },
+              urls: [{ url: 'https://community.example/courses/intro-kafka', type: 'course' }],
+            },
+          },
+          {
+            type: 'lms.course_enrollment.updated',
+            version: 2,
+            course_enrollment: { status: 'in_progress', progress_percent: 50, time_spent_seconds: 300 },
+            changed_fields: expect.arrayContaining(['status', 'progress_percent', 'started_at']),
+            cause: exactly({ source: '/community', id: idOf(completed), type: 'lms.lesson.completed' }),
+          },
+        ]),
+      );
+  });
 
-    const out = await f.published('42:7');
-    expect(out.map((e) => [e.type, e.version])).toEqual([
-      ['lms.course_enrollment.created', 1],
-      ['lms.course_enrollment.updated', 2],
-    ]);
-    expect(out[0].course_enrollment).toMatchObject({
-      status: 'enrolled',
-      user: { id: '7', name: 'Grace H.', emails: [{ email: 'g@example.com', type: 'work', is_primary: true }] },
-      course: { id: '42', title: 'Intro to Kafka' },
-      urls: [{ url: 'https://community.example/courses/intro-kafka', type: 'course' }],
+  it('treats an older register fact as a no-op', async () => {
+    await spec
+      .given(course42())
+      .when(events.courseUpserted({ id: 42, name: 'Old name' }, { time: '2026-01-01T00:00:00Z', id: 'stale-1' }))
+      .then(returned(['noop']), nothingPublished());
+  });
+
+  it('keeps a fact about an enrollment that does not exist yet, publishing nothing', async () => {
+    await spec
+      .given(course42())
+      .when(complete(8, 9))
+      .then(returned(['applied']), published('42:8', []));
+  });
+
+  it('derives a new enrollment from the facts that arrived before it', async () => {
+    await spec
+      .given(course42(), complete(8, 9))
+      .when(join(8))
+      .then(published('42:8', [{ type: 'lms.course_enrollment.created', course_enrollment: { status: 'in_progress', progress_percent: 50 } }]));
+  });
+
+  describe('a structure change fans out to every enrollment of the course through a recompute request', () => {
+    const learners = () => [join(7), join(8), complete(7, 9), complete(7, 10), complete(8, 9)];
+    const lesson11 = () => events.lessonUpserted(42, { id: 11, section_id: 5, name: 'New', status: 'published', position: 3 }, m());
+
+    it('the change is stored as a request, not applied inline', async () => {
+      await spec
+        .given(course42(), ...learners())
+        .when(lesson11())
+        .then(
+          returned(['applied']),
+          nothingPublished(),
+          published('42:7', [{}, {}, { course_enrollment: { status: 'completed' } }]),
+          check(async (r) => expect(await new RecomputeRequestRepository().find(r.ds, 42)).toBeDefined()),
+        );
     });
-    expect(out[1].course_enrollment).toMatchObject({ status: 'in_progress', progress_percent: 50, time_spent_seconds: 300 });
-    expect(out[1].changed_fields).toEqual(expect.arrayContaining(['status', 'progress_percent', 'started_at']));
-    expect(out[1].cause).toEqual({ source: '/community', id: completed.value.match(/"id":"([^"]+)"/)![1], type: 'lms.lesson.completed' });
+
+    it('the recompute re-derives each enrollment, caused by the change, and then has nothing left', async () => {
+      await spec
+        .given(course42(), ...learners(), lesson11())
+        .when(
+          run((ctx) => ctx.recompute.run(42)),
+          run((ctx) => ctx.recompute.run(42)),
+        )
+        .then(
+          returned({ completed: true, done: 2, published: 2 }, { completed: false, done: 0 }),
+          publishedByWhen('42:7', [
+            { course_enrollment: { status: 'in_progress', progress_percent: 66.67 }, cause: { type: 'lms.lesson.upserted' } },
+          ]),
+        );
+    });
   });
 
-  it('treats an older register fact as a no-op and keeps facts about an enrollment that does not exist yet', async () => {
-    const stale = events.courseUpserted({ id: 42, name: 'Old name' }, { time: '2026-01-01T00:00:00Z', id: 'stale-1' });
-    expect(await f.apply(stale)).toEqual(['noop']);
-    expect(await f.apply(events.lessonCompleted({ course_id: 42, lesson_id: 9, user_id: 8 }, m()))).toEqual(['applied']);
-    expect(await f.published('42:8')).toEqual([]);
-    await f.apply(events.membershipChanged({ course_id: 42, user_id: 8, join_status: 'joined' }, m()));
-    const [created] = await f.published('42:8');
-    expect(created.course_enrollment).toMatchObject({ status: 'in_progress', progress_percent: 50 });
-  });
+  describe('an erased user', () => {
+    const enrolled = () => [course42(), join(7), complete(7, 9)];
 
-  it('fans a structure change out to every enrollment of the course through a recompute request', async () => {
-    await f.apply(events.lessonCompleted({ course_id: 42, lesson_id: 10, user_id: 7 }, m()));
-    expect((await f.published('42:7')).at(-1)!.course_enrollment.status).toBe('completed');
+    it('is published once as deleted, without personal data, and the profile is gone', async () => {
+      await spec
+        .given(...enrolled())
+        .when(events.userDeleted(7, m()))
+        .then(
+          publishedByWhen('42:7', [
+            { type: 'lms.course_enrollment.deleted', version: 3, course_enrollment: { user: exactly({ id: '7', name: null, emails: [] }) } },
+          ]),
+          check(async (r) => expect(await r.ds.query(`SELECT profile FROM user_facts WHERE user_id = 7`)).toEqual([{ profile: null }])),
+        );
+    });
 
-    const publish = events.lessonUpserted(42, { id: 11, section_id: 5, name: 'New', status: 'published', position: 3 }, m());
-    await f.apply(publish);
-    expect((await f.published('42:7')).at(-1)!.course_enrollment.status).toBe('completed'); // not inline
-    const run = await f.recompute.run(42);
-    expect(run).toMatchObject({ completed: true, done: 2, published: 2 });
+    it('stays quiet while deleted', async () => {
+      await spec
+        .given(...enrolled(), events.userDeleted(7, m()))
+        .when(events.lessonUncompleted({ course_id: 42, lesson_id: 9, user_id: 7 }, m()))
+        .then(returned(['applied']), nothingPublished('42:7'));
+    });
 
-    const last = (await f.published('42:7')).at(-1)!;
-    expect(last.course_enrollment).toMatchObject({ status: 'in_progress', progress_percent: 66.67 });
-    expect(last.cause).toMatchObject({ type: 'lms.lesson.upserted' });
-    expect(await f.recompute.run(42)).toMatchObject({ completed: false, done: 0 });
-  });
-
-  it('publishes an erased user once as deleted, without personal data, and brings it back as created', async () => {
-    await f.apply(events.userDeleted(7, m()));
-    const deleted = (await f.published('42:7')).at(-1)!;
-    expect(deleted.type).toBe('lms.course_enrollment.deleted');
-    expect(deleted.course_enrollment.user).toEqual({ id: '7', name: null, emails: [] });
-    const [{ profile }] = await f.ds.query(`SELECT profile FROM user_facts WHERE user_id = 7`);
-    expect(profile).toBeNull();
-
-    const before = (await f.published('42:7')).length;
-    await f.apply(events.lessonUncompleted({ course_id: 42, lesson_id: 9, user_id: 7 }, m()));
-    expect(await f.published('42:7')).toHaveLength(before); // a deleted enrollment stays quiet
-
-    await f.apply(events.userUpserted({ id: 7, username: 'grace' }, m()));
-    const back = (await f.published('42:7')).at(-1)!;
-    expect(back.type).toBe('lms.course_enrollment.created');
-    expect(back.version).toBe(before + 1);
-    expect(back.course_enrollment.user).toEqual({ id: '7', name: 'grace', emails: [] });
+    it('comes back as created with the next version when the user is upserted again', async () => {
+      await spec
+        .given(...enrolled(), events.userDeleted(7, m()), events.lessonUncompleted({ course_id: 42, lesson_id: 9, user_id: 7 }, m()))
+        .when(events.userUpserted({ id: 7, username: 'grace' }, m()))
+        .then(
+          publishedByWhen('42:7', [
+            { type: 'lms.course_enrollment.created', version: 4, course_enrollment: { user: exactly({ id: '7', name: 'grace', emails: [] }) } },
+          ]),
+          enrollmentRow('42:7', { deleted: false, version: 4 }),
+        );
+    });
   });
 
   it('sweeps passed deadlines into overdue, caused by the deadline-sweep job', async () => {
-    const soon = new Date(Date.now() + 400).toISOString();
-    await f.apply(events.membershipChanged({ course_id: 42, user_id: 9, join_status: 'joined', assignment: { due_at: soon } }, m()));
-    expect((await f.published('42:9')).at(-1)!.course_enrollment.status).toBe('enrolled');
-    expect(await f.sweep.run(new Date())).toEqual({ swept: 0, published: 0 });
-
-    await new Promise((r) => setTimeout(r, 500));
-    const r = await f.sweep.run(new Date());
-    expect(r.published).toBe(1);
-    const last = (await f.published('42:9')).at(-1)!;
-    expect(last.course_enrollment.status).toBe('overdue');
-    expect(last.cause).toEqual({ job: 'deadline-sweep' });
-    expect(await f.sweep.run(new Date())).toEqual({ swept: 0, published: 0 });
+    // The sweep is given its "now", so the deadline passes without waiting for it.
+    const due = new Date(Date.now() + 3_600_000);
+    const at = (ms: number) => new Date(due.getTime() + ms);
+    await spec
+      .given(course42(), join(9, { due_at: due.toISOString() }))
+      .when(
+        run((ctx) => ctx.sweep.run(at(-60_000))),
+        run((ctx) => ctx.sweep.run(at(1000))),
+        run((ctx) => ctx.sweep.run(at(2000))),
+      )
+      .then(
+        returned(exactly({ swept: 0, published: 0 }), { published: 1 }, exactly({ swept: 0, published: 0 })),
+        published('42:9', [
+          { course_enrollment: { status: 'enrolled' } },
+          { course_enrollment: { status: 'overdue' }, cause: exactly({ job: 'deadline-sweep' }) },
+        ]),
+      );
   });
 
   it('rebuilds every enrollment from facts and publishes nothing when nothing changed', async () => {
-    const before = await f.outboxSize();
-    const progress: number[] = [];
-    const r = await f.rebuild.run((p) => {
-      progress.push(p.done);
-    });
-    expect(r.total).toBe(3);
-    expect(r.done).toBe(3);
-    expect(progress.at(-1)).toBe(3);
-    expect(await f.outboxSize()).toBe(before);
+    await spec
+      .given(course42(), join(7), join(8), join(9), complete(7, 9))
+      .when(
+        run(async (ctx) => {
+          const progress: number[] = [];
+          const r = await ctx.rebuild.run((p) => {
+            progress.push(p.done);
+          });
+          return { ...r, lastProgress: progress.at(-1) };
+        }),
+      )
+      .then(returned({ total: 3, done: 3, lastProgress: 3 }), nothingPublished());
   });
 });
 
 describe('recompute requests', () => {
   it('keep a growing generation per course, so a request after a completed run is a new one', async () => {
     const f = await projectionFixture();
-    const { RecomputeRequestRepository } = await import('@app/persistence');
     const requests = new RecomputeRequestRepository();
     const meta = { time: '2026-11-01T09:00:00.000000Z', source: '/t', id: 'a', type: 'lms.lesson.upserted' };
     try {

@@ -1,9 +1,10 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { WorkerHost } from '@nestjs/bullmq';
 import type { Worker } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
-import { JOB_QUEUE, JobQueuePort, QUEUES, QueueKey } from '@app/jobs';
-import { OperationProcessors } from './operations/operation-processors';
-import { CourseRecomputeProcessor } from './recompute/course-recompute.processor';
+import { QUEUES, QueueKey } from '@app/jobs';
+import { DeadlineSweepSchedule } from './operations/deadline-sweep.schedule';
 import { RecomputeDispatcher } from './recompute/recompute-dispatcher';
 
 /**
@@ -28,29 +29,45 @@ export function assertProcessorsRegistered(workers: ReadonlyMap<string, Worker>,
 }
 
 /**
- * Start and drain order of the jobs worker. Boot: the workers, checked against
- * PROCESSED_QUEUES, then the dispatcher that feeds them. Shutdown: the workers first (jobs in
- * flight finish), then the dispatcher, then the producer queues; the pools close after.
+ * Start and drain order of the jobs worker. `@nestjs/bullmq` builds a worker for each
+ * `@Processor` at module init, not running (`autorun: false`). Boot: those workers, found among
+ * the providers and checked against PROCESSED_QUEUES, start; then the dispatcher that feeds them
+ * and the sweep's schedule. Shutdown (before Nest's shutdown hooks, which close the registered
+ * queues and the pools): the workers first (jobs in flight finish), then the schedule and the
+ * dispatcher; the queues and pools close after.
  */
 @Injectable()
 export class JobsWorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly workers = new Map<string, Worker>();
 
   constructor(
-    private readonly courseRecompute: CourseRecomputeProcessor,
+    private readonly discovery: DiscoveryService,
     private readonly dispatcher: RecomputeDispatcher,
-    private readonly operations: OperationProcessors,
-    @Inject(JOB_QUEUE) private readonly queue: JobQueuePort,
+    private readonly schedule: DeadlineSweepSchedule,
     private readonly logger: PinoLogger,
   ) {
     logger.setContext(JobsWorkerLifecycle.name);
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    for (const w of [this.courseRecompute.start(), ...this.operations.start()]) this.workers.set(w.name, w);
-    assertProcessorsRegistered(this.workers);
+    const hosts = this.discovery
+      .getProviders()
+      .map((p) => p.instance as unknown)
+      .filter((i): i is WorkerHost => i instanceof WorkerHost);
+    const workers = new Map<string, Worker>();
+    for (const h of hosts) {
+      if (workers.has(h.worker.name)) throw new Error(`job processors misregistered: two workers for ${h.worker.name}`);
+      workers.set(h.worker.name, h.worker);
+    }
+    assertProcessorsRegistered(workers);
+    for (const [name, w] of workers) {
+      this.workers.set(name, w);
+      // run() resolves when the worker closes; a failure of its loop is reported by the worker's
+      // 'error' listener, and readiness shows the worker as not running.
+      w.run().catch((err: unknown) => this.logger.error({ err, queue: name }, 'job worker stopped'));
+    }
     this.dispatcher.start();
-    void this.operations.scheduleSweep();
+    this.schedule.start();
   }
 
   /** Each registered queue worker and whether it is running (for readiness). */
@@ -60,9 +77,10 @@ export class JobsWorkerLifecycle implements OnApplicationBootstrap, BeforeApplic
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.info({ signal }, 'draining: closing job workers');
-    await Promise.all([this.courseRecompute.close(), this.operations.close()]);
+    const workers = [...this.workers.values()];
     this.workers.clear();
+    await Promise.all(workers.map((w) => w.close()));
+    this.schedule.stop();
     await this.dispatcher.stop();
-    await this.queue.close();
   }
 }

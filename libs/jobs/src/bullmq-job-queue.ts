@@ -15,10 +15,14 @@ export const DEFAULT_JOB_OPTIONS = {
 export const ENQUEUE_TIMEOUT_MS = 5000;
 
 /**
- * BullMQ adapter of the queue port. Producer connections do not queue commands while Redis is
- * down (`enableOfflineQueue: false`) and every add is bounded by a timeout, so an unreachable
- * Redis surfaces as a rejected enqueue instead of a promise that hangs. An add that still lands
- * after its timeout is harmless: ids are deterministic, so the retry finds the same job.
+ * BullMQ adapter of the queue port. Every add is bounded by a timeout, so an unreachable Redis
+ * surfaces as a rejected enqueue instead of a promise that hangs. An add that still lands after
+ * its timeout is harmless: ids are deterministic, so the retry finds the same job.
+ *
+ * Two ways to get one. `new BullMqJobQueue(config)` (the ops CLI, tests) creates and owns its
+ * producer queues, whose connections do not queue commands while Redis is down
+ * (`enableOfflineQueue: false`). `BullMqJobQueue.over(config, queues)` (the jobs worker) wraps the
+ * queues `@nestjs/bullmq` registered, which Nest closes after the workers; `close()` leaves them.
  */
 export class BullMqJobQueue implements JobQueuePort {
   private readonly queues = new Map<QueueKey, Queue>();
@@ -26,10 +30,24 @@ export class BullMqJobQueue implements JobQueuePort {
   constructor(
     private readonly config: AppConfig,
     private readonly timeoutMs = ENQUEUE_TIMEOUT_MS,
+    private readonly provided?: ReadonlyMap<QueueKey, Queue>,
   ) {}
 
-  /** The BullMQ queue behind a key (created on first use). */
+  /** An adapter over queues someone else owns (and closes): those of `BullModule.registerQueue`. */
+  static over(config: AppConfig, queues: ReadonlyMap<QueueKey, Queue>, timeoutMs = ENQUEUE_TIMEOUT_MS): BullMqJobQueue {
+    // While Redis is away each queue emits connection errors (BullMQ prints them unless someone
+    // listens); they also reject the command in flight, and readiness reports them.
+    for (const q of queues.values()) if (q.listenerCount('error') === 0) q.on('error', () => undefined);
+    return new BullMqJobQueue(config, timeoutMs, queues);
+  }
+
+  /** The BullMQ queue behind a key (created on first use unless provided). */
   queue(key: QueueKey): Queue {
+    if (this.provided) {
+      const q = this.provided.get(key);
+      if (!q) throw new Error(`no queue registered for ${QUEUES[key].name}`);
+      return q;
+    }
     let q = this.queues.get(key);
     if (!q) {
       q = new Queue(QUEUES[key].name, {
@@ -63,6 +81,7 @@ export class BullMqJobQueue implements JobQueuePort {
     }
   }
 
+  /** Closes the queues this adapter created; provided queues are their owner's to close. */
   async close(): Promise<void> {
     const queues = [...this.queues.values()];
     this.queues.clear();

@@ -21,6 +21,12 @@ export function redisConnection(config: AppConfig): ConnectionOptions {
   return { url: config.redis.url, maxRetriesPerRequest: null, ...redisTlsOptions(config.redis) };
 }
 
+/**
+ * The options `BullModule.forRootAsync` shares with every queue the jobs worker registers, and
+ * so with the workers `@nestjs/bullmq` builds for them (it takes a worker's connection and prefix
+ * from its queue). Workers need the ioredis offline queue and unlimited retries per request, so
+ * these queues have them too; enqueues through them are bounded by the adapter's timeout instead.
+ */
 export function queueOptions(config: AppConfig): QueueOptions {
   return { connection: redisConnection(config), prefix: config.redis.queuePrefix };
 }

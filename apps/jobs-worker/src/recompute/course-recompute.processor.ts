@@ -1,9 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Job, Worker } from 'bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@app/config';
-import { QUEUES, workerOptions } from '@app/jobs';
+import { QUEUES } from '@app/jobs';
 import { RecomputeRequestRepository } from '@app/persistence';
 import { CourseRecompute } from '@app/projection';
 import { CourseRecomputeJobData, CourseRecomputeJobProgress } from './recompute-job';
@@ -25,35 +24,18 @@ export interface CourseRecomputeJobResult {
  * and completes the request generation it read. A job whose generation is older than the row's
  * still runs (it derives from current facts and completes only the generation it read, so the
  * newer request keeps its own job); a job whose request is already gone is a no-op.
+ * `autorun: false`: JobsWorkerLifecycle starts the worker once every processor is accounted for.
  */
-@Injectable()
-export class CourseRecomputeProcessor {
-  readonly queue = QUEUES.courseRecompute.name;
-  private worker?: Worker<CourseRecomputeJobData, CourseRecomputeJobResult>;
-
+@Processor(QUEUES.courseRecompute.name, { concurrency: COURSE_RECOMPUTE_CONCURRENCY, autorun: false })
+export class CourseRecomputeProcessor extends WorkerHost {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly ds: DataSource,
     private readonly recompute: CourseRecompute,
     private readonly requests: RecomputeRequestRepository,
     private readonly logger: PinoLogger,
   ) {
+    super();
     logger.setContext(CourseRecomputeProcessor.name);
-  }
-
-  start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker<CourseRecomputeJobData, CourseRecomputeJobResult>(
-      this.queue,
-      (job) => this.process(job),
-      workerOptions(this.config, { concurrency: COURSE_RECOMPUTE_CONCURRENCY }),
-    );
-    worker.on('failed', (job, err) =>
-      this.logger.error({ err, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'course recompute failed'),
-    );
-    worker.on('error', (err) => this.logger.error({ err }, 'course recompute worker error'));
-    this.worker = worker;
-    return worker;
   }
 
   async process(job: Job<CourseRecomputeJobData, CourseRecomputeJobResult>): Promise<CourseRecomputeJobResult> {
@@ -70,10 +52,14 @@ export class CourseRecomputeProcessor {
     return { courseId, done: r.done, total: r.total, published: r.published, completed: r.completed };
   }
 
-  /** Waits for the jobs in flight, then stops taking new ones. */
-  async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    await w?.close();
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, err: Error): void {
+    this.logger.error({ err, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'course recompute failed');
+  }
+
+  /** Without a listener, a worker's connection error would be thrown as an unhandled 'error' event. */
+  @OnWorkerEvent('error')
+  onError(err: Error): void {
+    this.logger.error({ err }, 'course recompute worker error');
   }
 }
