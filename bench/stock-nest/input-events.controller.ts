@@ -44,7 +44,12 @@ export class StockInputEventsController {
   }
 
   private async applyOne(ctx: KafkaContext): Promise<void> {
-    const item = { topic: ctx.getTopic(), partition: ctx.getPartition(), message: ctx.getMessage() };
+    // The transport's parser (keepBinary) leaves the value as bytes but turns the key and headers
+    // into strings; the contract decodes bytes.
+    const m = ctx.getMessage();
+    const bytes = (v: unknown) => (typeof v === 'string' ? Buffer.from(v) : (v as Buffer | null));
+    const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, bytes(v) ?? undefined]));
+    const item = { topic: ctx.getTopic(), partition: ctx.getPartition(), message: { ...m, key: bytes(m.key), headers } };
     const one = new PoisonIsolatingSlice([item], this.config.topics, (events) => this.applier.apply(events));
     await one.run();
     await this.deadLetters.send(one.refused().map((r) => ({ ...r.item, reason: r.reason, stage: r.stage })));

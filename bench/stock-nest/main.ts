@@ -20,6 +20,8 @@ async function bootstrap(): Promise<void> {
       // The bench reads the run's group by its name; the transport would append '-server'.
       postfixId: '',
       subscribe: { fromBeginning: true },
+      // Hand the handler the message's bytes: the contract, not the transport, decodes them.
+      parser: { keepBinary: true },
       // Same partition concurrency as the service, so the comparison is about batching alone.
       run: { partitionsConsumedConcurrently: config.ingestConcurrency },
     },
