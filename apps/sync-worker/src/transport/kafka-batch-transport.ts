@@ -6,7 +6,7 @@ import { lastValueFrom } from 'rxjs';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { classifyFailure, failureReason } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
-import { ConsumerProgress } from '../ingestion/consumer-progress';
+import { ConsumerProgress } from './consumer-progress';
 import { INPUT_SLICE, InputSlice, InputSliceContext, PartitionLost } from './input-slice';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
