@@ -33,6 +33,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private watchAdmin?: Admin;
   private closing?: Promise<void>;
   readonly progress: ConsumerProgress;
+  /** The slice handler's failures are awaited and handled here, not logged and dropped by Nest. */
+  override readonly propagatesEventHandlerErrors = true;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -43,8 +45,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     super();
     log.setContext(KafkaBatchTransport.name);
     this.progress = new ConsumerProgress(metrics.consumerLag);
-    // Failures of the slice handler are awaited and handled here, not logged and dropped by Nest.
-    (this as { propagatesEventHandlerErrors: boolean }).propagatesEventHandlerErrors = true;
   }
 
   listen(callback: (err?: unknown) => void): void {
