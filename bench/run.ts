@@ -2,8 +2,9 @@
  * Throughput, latency and resource benchmark of the sync pipeline (see docs/performance.md).
  *
  *   npm run build && node dist/bench/run.js [--events N] [--courses C] [--users U] [--naive-events N]
- *     [--rate R] [--latency-seconds S] [--recompute-enrollments N] [--profile] [--skip-naive]
- *     [--skip-latency] [--skip-recompute] [--recompute-only] [--worker-env KEY=VALUE ...]
+ *     [--stock-nest-events N] [--rate R] [--latency-seconds S] [--recompute-enrollments N] [--profile]
+ *     [--skip-naive] [--skip-stock-nest] [--skip-latency] [--skip-recompute] [--recompute-only]
+ *     [--worker-env KEY=VALUE ...]
  *
  * Every measurement runs in its own namespace (topics, schema, groups, queue prefix); the
  * workers run as child processes exactly as deployed.
@@ -22,6 +23,8 @@ import { chartSvg, percentile, summariseCpuProfile, table } from './report';
 
 const SYNC_WORKER = resolve(__dirname, '../apps/sync-worker/src/main.js');
 const JOBS_WORKER = resolve(__dirname, '../apps/jobs-worker/src/main.js');
+/** The stock-Nest baseline: Transport.KAFKA, one handler call and one transaction per message. */
+const STOCK_NEST_WORKER = resolve(__dirname, 'stock-nest/main.js');
 
 function args() {
   const a = process.argv.slice(2);
@@ -44,11 +47,13 @@ function args() {
     courses: num('courses', 200),
     users: num('users', 5_000),
     naiveEvents: num('naive-events', 20_000),
+    stockNestEvents: num('stock-nest-events', num('naive-events', 20_000)),
     rate: num('rate', 2_000),
     latencySeconds: num('latency-seconds', 15),
     recomputeEnrollments: num('recompute-enrollments', 100_000),
     profile: flag('profile'),
     skipNaive: flag('skip-naive'),
+    skipStockNest: flag('skip-stock-nest'),
     skipLatency: flag('skip-latency'),
     skipRecompute: flag('skip-recompute'),
     recomputeOnly: flag('recompute-only'),
@@ -77,7 +82,7 @@ async function saturationRun(
   msgs: OutMessage[],
   outDir: string,
   overrides: Record<string, string>,
-  opts: { profile?: boolean; keep?: (res: RunResources) => Promise<void> } = {},
+  opts: { profile?: boolean; keep?: (res: RunResources) => Promise<void>; script?: string } = {},
 ): Promise<PipelineResult> {
   const run = isolatedRun(overrides);
   const res = new RunResources(run);
@@ -89,7 +94,7 @@ async function saturationRun(
     // Rebind the messages to this run's topics.
     const rebound = rebind(msgs, run.config.topics);
     await watcher.start();
-    worker = new WorkerChild(SYNC_WORKER, run.env, { logFile: join(outDir, `worker-${label}.log`), cpuProfDir: opts.profile ? outDir : undefined });
+    worker = new WorkerChild(opts.script ?? SYNC_WORKER, run.env, { logFile: join(outDir, `worker-${label}.log`), cpuProfDir: opts.profile ? outDir : undefined });
     await res.waitGroupStable(run.config.kafka.groupId);
     const producer = res.kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -296,12 +301,16 @@ async function main(): Promise<void> {
   // 4: naive baseline.
   const naive = o.skipNaive ? undefined : await saturationRun('naive', workload(o.naiveEvents), outDir, { INGEST_SLICE_SIZE: '1' });
 
+  // 4b: what a NestJS team builds from the docs (bench/stock-nest): same workload, rules and concurrency.
+  const stockNest = o.skipStockNest ? undefined : await saturationRun('stock-nest', workload(o.stockNestEvents), outDir, {}, { script: STOCK_NEST_WORKER });
+
   // 6: recompute fan-out.
   const recompute = o.skipRecompute ? { measured: false, reason: 'skipped (--skip-recompute)' } : await recomputeRun(o.recomputeEnrollments, outDir);
 
   const profile = o.profile ? summariseCpuProfile(outDir) : undefined;
   const mach = machine(pgVersion);
   const ratioNaive = naive ? e2e.eventsPerSec / naive.eventsPerSec : undefined;
+  const ratioStockNest = stockNest ? e2e.eventsPerSec / stockNest.eventsPerSec : undefined;
   const shareOfRaw = raw ? e2e.eventsPerSec / raw.perSec : undefined;
   const rssMb = mb(e2e.peakRssBytes);
   const targets = [
@@ -325,6 +334,8 @@ async function main(): Promise<void> {
     latency: latency && { ...latency, latencies: undefined, peakRssMb: mb(latency.peakRssBytes) },
     naive: naive && { cpuCores: naive.cpu, events: naive.events, outputs: naive.done.outputs, seconds: naive.done.durationMs / 1000, eventsPerSec: naive.eventsPerSec, stalled: naive.done.timedOut, peakRssMb: mb(naive.peakRssBytes) },
     ratioToNaive: ratioNaive,
+    stockNest: stockNest && { cpuCores: stockNest.cpu, events: stockNest.events, outputs: stockNest.done.outputs, seconds: stockNest.done.durationMs / 1000, eventsPerSec: stockNest.eventsPerSec, stalled: stockNest.done.timedOut, peakRssMb: mb(stockNest.peakRssBytes) },
+    ratioToStockNest: ratioStockNest,
     shareOfRawConsumption: shareOfRaw,
     recompute,
     cpuProfile: profile,
@@ -346,6 +357,7 @@ async function main(): Promise<void> {
       ['raw consumption (msgs/s)', fmt(raw?.perSec), shareOfRaw === undefined ? '' : `e2e = ${fmt(shareOfRaw * 100, 1)}% of raw`],
       ['raw Postgres insert (rows/s)', fmt(pg.perSec), 'unnest, 1000-row batches, 1 connection'],
       ['naive throughput (events/s)', fmt(naive?.eventsPerSec), naive ? `${fmt(naive.events)} events, INGEST_SLICE_SIZE=1; batched = ${fmt(ratioNaive, 1)}× naive` : 'skipped'],
+      ['stock-Nest throughput (events/s)', fmt(stockNest?.eventsPerSec), stockNest ? `${fmt(stockNest.events)} events, Transport.KAFKA, 1 transaction per message${stockNest.done.timedOut ? ' STALLED' : ''}; batched = ${fmt(ratioStockNest, 1)}× stock Nest` : 'skipped'],
       [`latency p50 / p95 / p99 (ms)`, latency ? `${fmt(latency.p50)} / ${fmt(latency.p95)} / ${fmt(latency.p99)}` : 'n/a', latency ? `${o.rate} ev/s for ${o.latencySeconds} s; ${latency.matched} of ${latency.offered} inputs produced an output` : 'skipped'],
       ['e2e CPU (cores busy)', fmt(e2e.cpu?.machineBusy, 2), `of ${fmt(e2e.cpu?.cores, 1)}: worker ${fmt(e2e.cpu?.worker, 2)}, bench process ${fmt(e2e.cpu?.bench, 2)}, rest (Postgres, Kafka) ${fmt((e2e.cpu?.machineBusy ?? 0) - (e2e.cpu?.worker ?? 0) - (e2e.cpu?.bench ?? 0), 2)}`],
       ['worker peak RSS (MB)', fmt(rssMb, 1), 'VmHWM of the e2e worker'],

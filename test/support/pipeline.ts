@@ -32,6 +32,7 @@ import { createDataSource, migrateUp, RecomputeRequestRepository } from '@app/pe
 import { CourseRecompute, createProjection } from '@app/projection';
 import { InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
 import { SyncWorkerModule } from '../../apps/sync-worker/src/sync-worker.module';
+import { KafkaBatchTransport } from '../../apps/sync-worker/src/transport/kafka-batch-transport';
 import { isolatedConfig, TEST_DATABASE_URL } from './isolation';
 import { createRunTopics, testKafka } from './kafka';
 import { sourceSchemaProblems } from './source-schemas';
@@ -234,15 +235,16 @@ export class Pipeline {
     return this.app;
   }
 
-  /** Boots the sync worker in this process (Nest application context, config overridden). */
+  /** Boots the sync worker in this process as main.ts does (a microservice on its batch transport, config overridden). */
   async startWorker(): Promise<void> {
     if (this.app) throw new Error('worker already running in-process');
     const moduleRef = await Test.createTestingModule({ imports: [SyncWorkerModule] })
       .overrideProvider(APP_CONFIG)
       .useValue(this.config)
       .compile();
-    await moduleRef.init();
-    this.app = moduleRef;
+    const app = moduleRef.createNestMicroservice({ strategy: moduleRef.get(KafkaBatchTransport) });
+    await app.listen();
+    this.app = app;
   }
 
   /** Boots the jobs worker (course recompute) in this process, with this run's config. */

@@ -5,15 +5,21 @@ import { DeadLetterPublisher, KafkaModule } from '@app/messaging';
 import { LoggingModule, METRICS_PORT, MetricsEndpoint, MetricsModule, READINESS_CHECK } from '@app/observability';
 import { PersistenceModule } from '@app/persistence';
 import { ProjectionModule } from '@app/projection';
-import { InputConsumer } from './ingestion/input-consumer';
+import { InputSliceController } from './ingestion/input-slice.controller';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { SyncWorkerReadiness } from './health/sync-worker-readiness';
 import { SyncWorkerLifecycle } from './sync-worker.lifecycle';
+import { KafkaBatchTransport } from './transport/kafka-batch-transport';
 
 const DLQ_PRODUCER = Symbol('DLQ_PRODUCER');
 
+/**
+ * The sync worker, booted as a Nest microservice on KafkaBatchTransport (a provider here, so
+ * the lifecycle and the readiness check share the instance the microservice listens with).
+ */
 @Module({
   imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
+  controllers: [InputSliceController],
   providers: [
     {
       provide: DLQ_PRODUCER,
@@ -34,7 +40,7 @@ const DLQ_PRODUCER = Symbol('DLQ_PRODUCER');
     SyncWorkerReadiness,
     { provide: READINESS_CHECK, useExisting: SyncWorkerReadiness },
     MetricsEndpoint,
-    InputConsumer,
+    KafkaBatchTransport,
     OutboxRelay,
     SyncWorkerLifecycle,
   ],

@@ -6,10 +6,11 @@ import { Logger } from 'nestjs-pino';
  * (Nest runs the shutdown hooks: consumers stop, workers close, pools drain), and exit anyway
  * after a grace period so an orchestrator never has to SIGKILL a wedged process.
  */
-export function wireProcess(app: INestApplicationContext, shutdownTimeoutMs: number): Logger {
+export function wireProcess(app: INestApplicationContext, shutdownTimeoutMs: number, opts: { exitAfterDrain?: boolean } = {}): Logger {
   const logger = app.get(Logger);
   app.useLogger(logger);
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // exitAfterDrain: exit 0 once drained instead of re-raising the signal (which ends the process by signal).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: opts.exitAfterDrain ?? false });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.log(`${signal} received: draining`);

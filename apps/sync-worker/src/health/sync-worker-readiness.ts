@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { failureReason } from '@app/messaging';
 import { PipelineMetrics, Readiness, ReadinessCheck } from '@app/observability';
 import { OutboxRepository } from '@app/persistence';
-import { InputConsumer } from '../ingestion/input-consumer';
+import { KafkaBatchTransport } from '../transport/kafka-batch-transport';
 
 /**
  * The sync worker is ready when it is moving: its consumer has joined the group, no partition
@@ -20,7 +20,7 @@ export class SyncWorkerReadiness implements ReadinessCheck, OnApplicationBootstr
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly consumer: InputConsumer,
+    private readonly transport: KafkaBatchTransport,
     private readonly ds: DataSource,
     private readonly outbox: OutboxRepository,
     private readonly metrics: PipelineMetrics,
@@ -44,7 +44,7 @@ export class SyncWorkerReadiness implements ReadinessCheck, OnApplicationBootstr
   async check(): Promise<Readiness> {
     const stallAfterMs = this.config.stallAfterMs;
     const reasons: string[] = [];
-    const progress = this.consumer.progress;
+    const progress = this.transport.progress;
     if (!progress.joined) reasons.push('the consumer has not joined its group');
     reasons.push(...progress.stalled(stallAfterMs));
     let outboxAgeSeconds: number | null = null;

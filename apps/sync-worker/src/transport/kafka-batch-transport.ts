@@ -1,50 +1,71 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
+import { lastValueFrom } from 'rxjs';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
-import { classifyFailure, DeadLetterPublisher, failureReason, PoisonIsolatingSlice } from '@app/messaging';
+import { classifyFailure, failureReason } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
-import { InputApplier } from '@app/projection';
 import { ConsumerProgress } from './consumer-progress';
+import { INPUT_SLICE, InputSlice, InputSliceContext, PartitionLost } from './input-slice';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A heartbeat failed during a bisection: the group is rebalancing and the slice is no longer ours to retry. */
-class PartitionLost extends Error {
-  constructor(readonly heartbeatError: unknown) {
-    super('heartbeat failed while bisecting a slice');
-  }
-}
-
 /**
- * Consumes the four input topics in batches. Each slice of a batch is decoded at the edge and
- * applied in one Postgres transaction (`PoisonIsolatingSlice`: a message that breaks the
- * contract, or that the store refuses even alone once its slice is bisected, becomes a dead
- * letter), its dead letters are published, and only then are its offsets committed. A crash
- * anywhere re-reads the slice, and the inbox turns what was already applied into duplicates.
- * Transient failures and lock conflicts are retried in place, with heartbeats, for as long as
- * this consumer owns the partition; they never dead-letter anything.
+ * The sync worker's Nest microservice transport: a kafkajs batch consumer of the four input
+ * topics. Each batch is cut into slices of INGEST_SLICE_SIZE messages, partitions side by side
+ * (INGEST_CONCURRENCY); each slice goes to the `@EventPattern(INPUT_SLICE)` handler, whose
+ * result is awaited. A handler failure comes back here as the error it threw (see
+ * FailurePassthroughFilter): transient failures and lock conflicts are retried in place, with
+ * heartbeats, for as long as this consumer owns the partition. Only once the handler has
+ * succeeded (the slice is committed in Postgres and its dead letters are out) are the slice's
+ * offsets committed. A crash anywhere re-reads the slice; the inbox turns what was already
+ * applied into duplicates.
+ *
+ * `close()` stops fetching and returns once the slice in flight is committed or abandoned whole.
+ * It is idempotent: SyncWorkerLifecycle calls it first thing on shutdown, because Nest runs the
+ * before-shutdown hooks (relay flush) before it closes the transport on a signal.
  */
 @Injectable()
-export class InputConsumer {
+export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private consumer?: Consumer;
   private watch?: NodeJS.Timeout;
   private watchAdmin?: Admin;
+  private closing?: Promise<void>;
   readonly progress: ConsumerProgress;
+  /** The slice handler's failures are awaited and handled here, not logged and dropped by Nest. */
+  override readonly propagatesEventHandlerErrors = true;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly kafka: Kafka,
-    private readonly applier: InputApplier,
-    private readonly deadLetters: DeadLetterPublisher,
     private readonly metrics: PipelineMetrics,
-    private readonly logger: PinoLogger,
+    private readonly log: PinoLogger,
   ) {
-    logger.setContext(InputConsumer.name);
+    super();
+    log.setContext(KafkaBatchTransport.name);
     this.progress = new ConsumerProgress(metrics.consumerLag);
   }
 
-  async start(): Promise<void> {
+  listen(callback: (err?: unknown) => void): void {
+    this.start().then(() => callback(), callback);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  on(): never {
+    throw new Error('KafkaBatchTransport emits no events');
+  }
+
+  unwrap<T>(): T {
+    return this.consumer as T;
+  }
+
+  private async start(): Promise<void> {
+    if (!this.getHandlerByPattern(INPUT_SLICE)) throw new Error(`no @EventPattern('${INPUT_SLICE}') handler is registered`);
     const consumer = this.kafka.consumer({
       groupId: this.config.kafka.groupId,
       sessionTimeout: this.config.kafka.sessionTimeoutMs,
@@ -57,8 +78,6 @@ export class InputConsumer {
     for (const left of [consumer.events.REBALANCING, consumer.events.CRASH, consumer.events.STOP]) {
       consumer.on(left, () => this.progress.left());
     }
-    const limit = await this.deadLetters.readTopicLimit(this.kafka);
-    this.logger.info({ topic: this.config.topics.dlq, maxMessageBytes: limit }, 'dead letters are sent in requests under this size');
     await consumer.connect();
     await consumer.subscribe({ topics: inputTopics(this.config), fromBeginning: true });
     await consumer.run({
@@ -70,15 +89,17 @@ export class InputConsumer {
       eachBatch: (payload) => this.onBatch(payload),
     });
     this.watchOffsets();
-    this.logger.info({ topics: inputTopics(this.config), group: this.config.kafka.groupId }, 'consuming');
+    this.log.info({ topics: inputTopics(this.config), group: this.config.kafka.groupId }, 'consuming');
   }
 
   /** Returns once the batch in flight has been committed or abandoned (never half-applied). */
-  async stop(): Promise<void> {
+  private async stop(): Promise<void> {
     clearTimeout(this.watch);
     this.watch = undefined;
     await this.watchAdmin?.disconnect().catch(() => undefined);
     this.watchAdmin = undefined;
+    // kafkajs stops fetching and waits for the eachBatch in flight, which sees isRunning() false
+    // after its current slice and returns.
     await this.consumer?.disconnect();
     this.consumer = undefined;
     this.progress.left();
@@ -94,10 +115,10 @@ export class InputConsumer {
     const size = this.config.ingestSliceSize;
     for (let i = 0; i < batch.messages.length; i += size) {
       if (!p.isRunning() || p.isStale()) return;
-      const slice = batch.messages.slice(i, i + size);
-      const ok = await this.applySlice(p, slice);
+      const messages = batch.messages.slice(i, i + size);
+      const ok = await this.deliver(p, messages);
       if (!ok) return;
-      const last = slice[slice.length - 1].offset;
+      const last = messages[messages.length - 1].offset;
       const next = BigInt(last) + 1n;
       // Through the batch's own commit, not consumer.commitOffsets: when the group has expelled
       // this member meanwhile, the latter wraps "unknown member" into a non-retriable error that
@@ -110,73 +131,58 @@ export class InputConsumer {
     }
   }
 
-  /** Applies or dead-letters every message of the slice; false if the partition was lost meanwhile. */
-  private async applySlice(p: EachBatchPayload, slice: KafkaMessage[]): Promise<boolean> {
-    const { topic, partition } = p.batch;
-    const started = process.hrtime.bigint();
-    const isolating = new PoisonIsolatingSlice(
-      slice.map((message) => ({ topic, partition, message })),
-      this.config.topics,
-      (events) => this.applier.apply(events),
-      {
-        onPoison: (err, messages) => {
-          this.metrics.sliceFailures.inc({ kind: 'poison' });
-          this.logger.warn({ topic, partition, messages, error: failureReason(err) }, 'part of a slice failed as poison; bisecting');
-        },
-        beforeRetry: () =>
-          p.heartbeat().catch((err) => {
-            throw new PartitionLost(err);
-          }),
-      },
-    );
-    let lettersSent = false;
-    const results = await this.withRetry(p, async () => {
-      const outcomes = await isolating.run();
-      if (!lettersSent) {
-        await this.deadLetters.send(isolating.refused().map((r) => ({ ...r.item, reason: r.reason, stage: r.stage })));
-        lettersSent = true;
-      }
-      return outcomes;
-    });
-    if (!results) return false;
-
-    for (const r of results) this.metrics.inputMessages.inc({ outcome: r.outcome === 'refused' ? 'dead_lettered' : r.outcome, topic });
-    for (const r of isolating.refused()) {
-      this.logger.warn({ topic, partition, offset: r.item.message.offset, stage: r.stage, reason: r.reason }, 'dead-lettered');
-    }
-    this.metrics.sliceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    return true;
-  }
-
   /**
-   * Runs `fn` until it succeeds. Gives up (returns undefined, nothing committed) only when this
-   * consumer no longer owns the partition, so the next owner re-reads the slice.
+   * Hands the slice to its handler until the handler succeeds; false (nothing committed) only
+   * when this consumer no longer owns the partition, so the next owner re-reads the slice.
    */
-  private async withRetry<T>(p: EachBatchPayload, fn: () => Promise<T>): Promise<T | undefined> {
+  private async deliver(p: EachBatchPayload, messages: KafkaMessage[]): Promise<boolean> {
+    const { topic, partition } = p.batch;
+    const slice: InputSlice = { topic, partition, messages };
+    const heartbeat = () =>
+      p.heartbeat().catch((err) => {
+        throw new PartitionLost(err);
+      });
+    const ctx = new InputSliceContext([topic, partition, heartbeat]);
+    const started = process.hrtime.bigint();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await fn();
+        await this.invoke(slice, ctx);
+        this.metrics.sliceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        return true;
       } catch (err) {
         // kafkajs re-fetches from the committed offset after the rebalance: nothing to retry here.
         if (err instanceof PartitionLost) throw err.heartbeatError;
         const kind = classifyFailure(err);
         this.metrics.sliceFailures.inc({ kind });
         this.metrics.retries.inc({ stage: 'apply' });
-        const where = { attempt, kind, topic: p.batch.topic, partition: p.batch.partition, error: failureReason(err) };
+        const where = { attempt, kind, topic, partition, error: failureReason(err) };
         if (kind === 'conflict') {
           // Another slice applied at the same time won the lock: the transaction rolled back
           // whole, so running it again is safe. Expected under concurrency, not an outage.
-          this.logger.warn(where, 'slice lost a lock conflict; retrying');
+          this.log.warn(where, 'slice lost a lock conflict; retrying');
           await sleep(10 + Math.floor(Math.random() * 40 * Math.min(attempt + 1, 10)));
         } else {
           // Transient (a dependency is down), or a dead-letter send that failed: wait and retry.
-          this.logger.error(where, 'slice failed; retrying');
+          this.log.error(where, 'slice failed; retrying');
           await sleep(Math.min(200 * 2 ** attempt, 5000));
         }
-        if (!p.isRunning() || p.isStale()) return undefined;
+        if (!p.isRunning() || p.isStale()) return false;
         await p.heartbeat(); // throws on a rebalance: kafkajs then re-fetches from the committed offset
       }
     }
+  }
+
+  /**
+   * Runs the slice handler and resolves when it has finished: its promise and, if it returns a
+   * stream, the stream's completion. Rejects with what the handler threw.
+   */
+  async invoke(slice: InputSlice, ctx: InputSliceContext): Promise<void> {
+    const handler = this.getHandlerByPattern(INPUT_SLICE);
+    if (!handler) throw new Error(`no @EventPattern('${INPUT_SLICE}') handler is registered`);
+    await this.runWithProcessingHooks(ctx, async (runEndHook) => {
+      await lastValueFrom(this.transformToObservable(await handler(slice, ctx)), { defaultValue: undefined });
+      runEndHook();
+    });
   }
 
   /**
@@ -211,7 +217,7 @@ export class InputConsumer {
     const tick = () => {
       this.watch = setTimeout(() => {
         look()
-          .catch((err) => this.logger.debug({ error: failureReason(err) }, 'could not read partition offsets; trying again'))
+          .catch((err) => this.log.debug({ error: failureReason(err) }, 'could not read partition offsets; trying again'))
           .finally(() => {
             if (this.watchAdmin === admin) tick();
           });

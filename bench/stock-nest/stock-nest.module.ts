@@ -1,0 +1,48 @@
+import { BeforeApplicationShutdown, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { Kafka, Producer } from 'kafkajs';
+import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
+import { DeadLetterPublisher, KafkaModule } from '@app/messaging';
+import { LoggingModule, MetricsModule } from '@app/observability';
+import { PersistenceModule } from '@app/persistence';
+import { ProjectionModule } from '@app/projection';
+import { OutboxRelay } from '../../apps/sync-worker/src/outbox/outbox-relay';
+import { StockInputEventsController } from './input-events.controller';
+
+const DLQ_PRODUCER = Symbol('DLQ_PRODUCER');
+
+/** The relay publishes the outbox, as in the service, so both measure input to output event. */
+@Injectable()
+class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(private readonly relay: OutboxRelay) {}
+  onApplicationBootstrap(): void {
+    this.relay.start();
+  }
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+  }
+}
+
+/** The stock-Nest baseline of the benchmark (bench/ only; never shipped in the apps). */
+@Module({
+  imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
+  controllers: [StockInputEventsController],
+  providers: [
+    {
+      provide: DLQ_PRODUCER,
+      inject: [Kafka],
+      useFactory: async (kafka: Kafka) => {
+        const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+        await producer.connect();
+        return producer;
+      },
+    },
+    {
+      provide: DeadLetterPublisher,
+      inject: [DLQ_PRODUCER, APP_CONFIG],
+      useFactory: (producer: Producer, c: AppConfig) => new DeadLetterPublisher(producer, c.topics.dlq),
+    },
+    OutboxRelay,
+    RelayLifecycle,
+  ],
+})
+export class StockNestModule {}
