@@ -32,6 +32,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private watch?: NodeJS.Timeout;
   private watchAdmin?: Admin;
   private closing?: Promise<void>;
+  private replacing?: NodeJS.Timeout;
   readonly progress: ConsumerProgress;
   /** The slice handler's failures are awaited and handled here, not logged and dropped by Nest. */
   override readonly propagatesEventHandlerErrors = true;
@@ -78,6 +79,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     for (const left of [consumer.events.REBALANCING, consumer.events.CRASH, consumer.events.STOP]) {
       consumer.on(left, () => this.progress.left());
     }
+    // kafkajs restarts a consumer that crashed on a retriable error, but one that crashed on any
+    // other (e.g. a commit refused after the group expelled this member) just stops: the process
+    // would stay up, consuming nothing, until its readiness turned 503. Start a new one instead.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.closing !== undefined || this.consumer !== consumer) return;
+      this.log.error({ error: failureReason(e.payload.error) }, 'consumer stopped on an error kafkajs does not restart on; starting a new one');
+      this.replacing = setTimeout(() => void this.replace(consumer, 1), 1000);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: inputTopics(this.config), fromBeginning: true });
     await consumer.run({
@@ -92,8 +101,27 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.log.info({ topics: inputTopics(this.config), group: this.config.kafka.groupId }, 'consuming');
   }
 
+  /** Replaces a consumer that kafkajs gave up on, retrying with backoff until one runs or the transport closes. */
+  private async replace(old: Consumer, attempt: number): Promise<void> {
+    if (this.closing !== undefined || this.consumer !== old) return;
+    clearTimeout(this.watch);
+    this.watch = undefined;
+    await this.watchAdmin?.disconnect().catch(() => undefined);
+    this.watchAdmin = undefined;
+    await old.disconnect().catch(() => undefined);
+    if (this.closing !== undefined) return;
+    try {
+      await this.start();
+    } catch (err) {
+      this.log.error({ error: failureReason(err), attempt }, 'starting a new consumer failed; trying again');
+      const next = this.consumer ?? old;
+      this.replacing = setTimeout(() => void this.replace(next, attempt + 1), Math.min(1000 * 2 ** attempt, 30000));
+    }
+  }
+
   /** Returns once the batch in flight has been committed or abandoned (never half-applied). */
   private async stop(): Promise<void> {
+    clearTimeout(this.replacing);
     clearTimeout(this.watch);
     this.watch = undefined;
     await this.watchAdmin?.disconnect().catch(() => undefined);
