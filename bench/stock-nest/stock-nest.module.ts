@@ -1,14 +1,12 @@
 import { BeforeApplicationShutdown, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { Kafka, Producer } from 'kafkajs';
 import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
-import { DeadLetterPublisher, KafkaModule } from '@app/messaging';
+import { DEAD_LETTER_PROVIDERS, KafkaModule } from '@app/messaging';
 import { LoggingModule, MetricsModule } from '@app/observability';
 import { PersistenceModule } from '@app/persistence';
 import { ProjectionModule } from '@app/projection';
 import { OutboxRelay } from '../../apps/sync-worker/src/outbox/outbox-relay';
 import { StockInputEventsController } from './input-events.controller';
-
-const DLQ_PRODUCER = Symbol('DLQ_PRODUCER');
 
 /** The relay publishes the outbox, as in the service, so both measure input to output event. */
 @Injectable()
@@ -27,20 +25,7 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
   imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
   controllers: [StockInputEventsController],
   providers: [
-    {
-      provide: DLQ_PRODUCER,
-      inject: [Kafka],
-      useFactory: async (kafka: Kafka) => {
-        const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
-        await producer.connect();
-        return producer;
-      },
-    },
-    {
-      provide: DeadLetterPublisher,
-      inject: [DLQ_PRODUCER, APP_CONFIG],
-      useFactory: (producer: Producer, c: AppConfig) => new DeadLetterPublisher(producer, c.topics.dlq),
-    },
+    ...DEAD_LETTER_PROVIDERS,
     OutboxRelay,
     RelayLifecycle,
   ],
