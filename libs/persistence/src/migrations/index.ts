@@ -1,6 +1,7 @@
 import { InitialProjection1763890000000 } from './1763890000000-initial-projection';
 import { OutboxParking1764000300000 } from './1764000300000-outbox-parking';
 import { ErasedUsersAndCourseSnapshots1764000600000 } from './1764000600000-erased-users-and-course-snapshots';
+import { TraceContext1764000800000 } from './1764000800000-trace-context';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
-export const MIGRATIONS = [InitialProjection1763890000000, OutboxParking1764000300000, ErasedUsersAndCourseSnapshots1764000600000];
+export const MIGRATIONS = [InitialProjection1763890000000, OutboxParking1764000300000, ErasedUsersAndCourseSnapshots1764000600000, TraceContext1764000800000];
