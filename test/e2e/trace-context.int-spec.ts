@@ -137,3 +137,49 @@ describe('trace context from input to output', () => {
     expect(spans(publishName()).filter((s) => s.spanContext().traceId === TRACE_C)).toHaveLength(3);
   }, 120_000);
 });
+
+describe('trace context with the OpenTelemetry SDK on (built worker, kafkajs instrumentation active)', () => {
+  let p: Pipeline;
+
+  beforeAll(async () => {
+    p = await startPipeline({ startWorker: false, recompute: 'inline' });
+  }, 120_000);
+  afterAll(async () => {
+    await p?.killWorker('SIGTERM');
+    await p?.stop();
+  }, 60_000);
+
+  it("keeps each output event's own traceparent although the instrumentation injects the context active at send", async () => {
+    // Given the built sync worker with tracing on (console exporter: no collector needed)
+    const saved = process.env.OTEL_TRACES_EXPORTER;
+    process.env.OTEL_TRACES_EXPORTER = 'console';
+    try {
+      p.spawnWorker();
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_TRACES_EXPORTER;
+      else process.env.OTEL_TRACES_EXPORTER = saved;
+    }
+    const tick = clock('2026-11-02T09:00:00.000Z');
+    let n = 0;
+    const o = () => ({ time: tick(1000), id: `sdk-${++n}`, source: '/trace-sdk' });
+    // When two memberships of different traces go through (one relay batch)
+    await p.produce([
+      events.courseUpserted({ id: 9001, name: 'SDK', slug: 'sdk', privacy: 'open' }, o()),
+      events.userUpserted({ id: 901, username: 'sdk1' }, o()),
+      events.userUpserted({ id: 902, username: 'sdk2' }, o()),
+    ]);
+    await p.waitQuiet({ timeoutMs: 60_000 });
+    await p.produce([
+      withAttributes(events.membershipChanged({ course_id: 9001, user_id: 901, join_status: 'joined' }, o()), { traceparent: traceparent(TRACE_A, SPAN_A) }),
+      withAttributes(events.membershipChanged({ course_id: 9001, user_id: 902, join_status: 'joined' }, o()), { traceparent: traceparent(TRACE_B, SPAN_B) }),
+    ]);
+    await p.waitQuiet({ timeoutMs: 60_000 });
+
+    // Then each output continues its own input's trace, through a recorded publish span of the worker
+    const header = (id: string) => p.outputs.get(id)?.at(-1)?.headers.traceparent;
+    expect(traceIdOf(header('9001:901'))).toBe(TRACE_A);
+    expect(traceIdOf(header('9001:902'))).toBe(TRACE_B);
+    expect(header('9001:901')?.split('-')[2]).not.toBe(SPAN_A);
+    expect(p.workerLog.join('\n')).toContain("traceId: '");
+  }, 180_000);
+});

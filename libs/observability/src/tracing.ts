@@ -54,7 +54,9 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
     serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName(),
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') }),
-      new PgInstrumentation(),
+      // Queries inside a span only (apply, recompute, an HTTP request): the relay's polls and the
+      // gauges' counts would otherwise start a trace of their own every second.
+      new PgInstrumentation({ requireParentSpan: true }),
       // The relay sets each output event's own traceparent; the instrumentation would replace it.
       new KafkaJsInstrumentation({ producerHook: (_span, { message }) => restoreTraceHeaders(message as { headers?: Record<string, unknown> }) }),
       new IORedisInstrumentation(),
