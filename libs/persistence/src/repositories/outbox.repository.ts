@@ -75,8 +75,7 @@ export class OutboxRepository {
    * Versions of a key above a parked one are left out even before they are marked held.
    */
   async next(sql: Sql, limit: number): Promise<PendingEntry[]> {
-    const rows: { seq: string; enrollment_id: string; version: number; event: object; trace_context: TraceContext | null; age_seconds: number }[] =
-      await sql.query(
+    const rows: PendingRow[] = await sql.query(
       `SELECT o.seq, o.enrollment_id, o.version, o.event, o.trace_context,
               extract(epoch FROM statement_timestamp() - o.created_at)::float8 AS age_seconds
          FROM outbox o
@@ -207,6 +206,15 @@ export class OutboxRepository {
     );
     return Math.max(0, s);
   }
+}
+
+interface PendingRow {
+  seq: string;
+  enrollment_id: string;
+  version: number;
+  event: object;
+  trace_context: TraceContext | null;
+  age_seconds: number;
 }
 
 /** Rows grouped by key, versions ascending, keys in byte order. */
