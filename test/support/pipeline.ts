@@ -65,6 +65,8 @@ export interface CollectedOutput {
   partition: number;
   offset: string;
   event: CourseEnrollmentsEvent;
+  /** The Kafka headers, as text. */
+  headers: Record<string, string>;
 }
 
 export interface CollectedDeadLetter {
@@ -201,7 +203,7 @@ export class Pipeline {
             this.badOutputs.push({ key, error: `v${event.data.version} breaks the source schema: ${problem}` });
           }
           const list = this.outputs.get(key) ?? [];
-          list.push({ key, partition, offset: message.offset, event });
+          list.push({ key, partition, offset: message.offset, event, headers: textHeaders(message.headers) });
           this.outputs.set(key, list);
         } catch (err) {
           this.badOutputs.push({ key, error: (err as Error).message });

@@ -1,5 +1,6 @@
 import { DLQ_HEADERS, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
-import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, TopicNames } from './envelope';
+import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, TopicNames, TRACE_HEADERS } from './envelope';
+import { TRACEPARENT_HEADER, TRACESTATE_HEADER } from './trace-context';
 import {
   CUSTOM_FIELDS_LIMITS,
   INPUT_EVENTS,
@@ -54,7 +55,16 @@ export const CONTRACT_DECISIONS: readonly string[] = [
   'Usernames allow Unicode letters (with combining marks), decimal digits, `-` and `_`; lengths count characters (code points).',
   'A message value is UTF-8 (a leading byte-order mark is tolerated) and at most 1 MiB (1048576 bytes); a null value (tombstone) is dead-lettered.',
   'An optional `subject` is not interpreted. `data_base64` is not supported.',
+  'The CloudEvents distributed tracing extension is read from `traceparent`/`tracestate` (structured mode) or `ce_traceparent`/`ce_tracestate` (binary mode): a W3C traceparent that breaks its grammar (or a repeated header with different values) is ignored, never a reason to dead-letter the event; an invalid tracestate is dropped and the traceparent kept. The context of the input event that caused a change goes out on the CourseEnrollments event as the `traceparent`/`tracestate` headers (the same trace; a recompute carries the context of the event that requested it). A course-wide recompute or deadline sweep without such a cause starts a trace of its own when tracing is on, and sends no header when it is off.',
 ];
+
+/** W3C Trace Context values, as JSON schemas. */
+const TRACEPARENT_SCHEMA = {
+  type: 'string',
+  pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$',
+  description: 'W3C traceparent (distributed tracing extension). Optional; ignored when malformed, never a reason to refuse the event.',
+};
+const TRACESTATE_SCHEMA = { type: 'string', maxLength: 512, description: 'W3C tracestate, with a valid traceparent only. Optional; dropped when malformed.' };
 
 const TOPIC_INFO: Record<InputTopic, { id: string; title: string; key: JsonSchema; env: string }> = {
   courses: {
@@ -112,6 +122,8 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
       time: A.time.json(ctx),
       subject: A.subject.json(ctx),
       datacontenttype: A.datacontenttype.json(ctx),
+      traceparent: TRACEPARENT_SCHEMA,
+      tracestate: TRACESTATE_SCHEMA,
       data: { type: 'object', description: 'The payload, a JSON object.' },
     },
     required: ['specversion', 'id', 'source', 'type', 'time', 'data'],
@@ -128,6 +140,8 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
       [BINARY_HEADERS.time]: A.time.json(ctx),
       [BINARY_HEADERS.subject]: A.subject.json(ctx),
       'content-type': { ...A.datacontenttype.json(ctx), description: 'The datacontenttype; `application/json` when present.' },
+      [TRACE_HEADERS.traceparent]: TRACEPARENT_SCHEMA,
+      [TRACE_HEADERS.tracestate]: TRACESTATE_SCHEMA,
     },
   }));
 
@@ -175,6 +189,20 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
     summary: 'The whole CourseEnrollments object after a material change.',
     description: `Structured-mode CloudEvent from \`${OUTPUT_SOURCE}\`. \`version\` starts at 1 and grows by exactly 1 per key; events of one key go to one partition in version order. Published only on a material change (any field but \`updated_at\`); delivery is at least once.`,
     contentType: 'application/json',
+    headers: {
+      type: 'object',
+      properties: {
+        'content-type': { const: 'application/cloudevents+json; charset=UTF-8', description: 'Structured mode (CloudEvents Kafka protocol binding).' },
+        [TRACEPARENT_HEADER]: {
+          type: 'string',
+          pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+          description:
+            "W3C traceparent (CloudEvents distributed tracing extension, Kafka binding): the trace of the input event that caused the change (for a recompute, of the event that requested it). Its parent id is the service's publish span when tracing is on, the input's own otherwise. Absent when the cause had none and tracing is off.",
+        },
+        [TRACESTATE_HEADER]: { type: 'string', maxLength: 512, description: "The input event's tracestate, passed on unchanged; only beside a traceparent." },
+      },
+      required: ['content-type'],
+    },
     payload: outputEventSchema.json(ctx),
     bindings: {
       kafka: {

@@ -4,6 +4,7 @@ import type { Fact } from '../../domain/src/facts';
 import { inputEventDefinition, InputEventType } from './input-events';
 import { checkStorableText, DATA_PLACE, ENVELOPE_PLACE, parseStorableJson } from './json';
 import { literal, Schema, string, timestamp } from './schema';
+import { readTraceContext, TraceContext } from './trace-context';
 import { isUriReference } from './uri';
 import { ContractViolation, describeValue } from './violation';
 
@@ -46,6 +47,11 @@ export interface InputEvent {
   time: string;
   subject: string | null;
   datacontenttype: string | null;
+  /**
+   * The distributed tracing extension (`traceparent`/`tracestate`), when it holds a valid W3C
+   * traceparent; null otherwise. Never a reason to refuse the event.
+   */
+  traceContext: TraceContext | null;
   fact: Fact;
 }
 
@@ -166,7 +172,7 @@ function decodeStructured(value: Buffer): InputEvent {
     if (raw('data_base64') !== undefined) throw new ContractViolation('data_base64 is not supported: data must be a JSON object');
     throw new ContractViolation('data is required');
   }
-  return finish('structured', attrs, data, 'data');
+  return finish('structured', attrs, data, 'data', readTraceContext(raw('traceparent'), raw('tracestate')));
 }
 
 function decodeBinary(value: Buffer, headers: Record<string, HeaderValue>, contentType: string | undefined): InputEvent {
@@ -176,7 +182,8 @@ function decodeBinary(value: Buffer, headers: Record<string, HeaderValue>, conte
     (name) => (name === 'datacontenttype' ? 'header content-type' : `header ${BINARY_HEADERS[name as keyof typeof BINARY_HEADERS]}`),
   );
   const data = parseStorableJson(value, DATA_PLACE);
-  return finish('binary', attrs, data, 'data');
+  const trace = readTraceContext(lenientHeaderText(headers, TRACE_HEADERS.traceparent), lenientHeaderText(headers, TRACE_HEADERS.tracestate));
+  return finish('binary', attrs, data, 'data', trace);
 }
 
 function readAttributes(get: (name: string) => unknown, pathOf: (name: string) => string): Attributes {
@@ -204,7 +211,7 @@ function readAttributes(get: (name: string) => unknown, pathOf: (name: string) =
   };
 }
 
-function finish(mode: InputEvent['mode'], a: Attributes, data: unknown, dataPath: string): InputEvent {
+function finish(mode: InputEvent['mode'], a: Attributes, data: unknown, dataPath: string, traceContext: TraceContext | null): InputEvent {
   const def = inputEventDefinition(a.type);
   if (def === undefined) {
     throw new ContractViolation(
@@ -225,6 +232,7 @@ function finish(mode: InputEvent['mode'], a: Attributes, data: unknown, dataPath
     time: a.time,
     subject: a.subject,
     datacontenttype: a.datacontenttype,
+    traceContext,
     fact,
   };
 }
@@ -235,7 +243,7 @@ function finish(mode: InputEvent['mode'], a: Attributes, data: unknown, dataPath
  */
 function checkCeHeaders(headers: Record<string, HeaderValue>): void {
   for (const name in headers) {
-    if (!name.startsWith('ce_')) continue;
+    if (!name.startsWith('ce_') || name === TRACE_HEADERS.traceparent || name === TRACE_HEADERS.tracestate) continue;
     const v = headers[name];
     if (v === undefined) continue;
     for (const one of Array.isArray(v) ? v : [v]) {
@@ -243,6 +251,19 @@ function checkCeHeaders(headers: Record<string, HeaderValue>): void {
       checkStorableText(one.toString(), `header ${name}`);
     }
   }
+}
+
+/**
+ * The tracing extension in binary mode. Read leniently (a malformed or repeated one is ignored,
+ * not a violation): tracing must never dead-letter data. Only a valid context is stored.
+ */
+export const TRACE_HEADERS = { traceparent: 'ce_traceparent', tracestate: 'ce_tracestate' } as const;
+
+function lenientHeaderText(headers: Record<string, HeaderValue>, name: string): string | undefined {
+  const v = headers[name];
+  const values = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  const texts = new Set(values.map((one) => one.toString()));
+  return texts.size === 1 ? [...texts][0] : undefined;
 }
 
 /** One header as text; a header repeated with different values is ambiguous and rejected. */

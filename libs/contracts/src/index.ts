@@ -5,6 +5,7 @@ export * from './json';
 export type { Schema, JsonSchema, JsonSchemaContext, Infer } from './schema';
 export * from './input-events';
 export * from './envelope';
+export * from './trace-context';
 export * from './output-event';
 export * from './dead-letter';
 export * from './asyncapi';

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { TracingShutdown } from './tracing-shutdown';
 
-/** Structured JSON logs; credentials never reach them. */
+/** Structured JSON logs; credentials never reach them. Also flushes traces at shutdown (tracing.ts). */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
@@ -17,6 +18,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
       }),
     }),
   ],
+  providers: [TracingShutdown],
   exports: [LoggerModule],
 })
 export class LoggingModule {}

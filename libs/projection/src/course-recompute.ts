@@ -1,5 +1,7 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
-import { EnrollmentRepository, RecomputeRequestRepository } from '@app/persistence';
+import { linksTo, pipelineTracer } from '@app/observability';
+import { EnrollmentRepository, RecomputeRequest, RecomputeRequestRepository } from '@app/persistence';
 import { EnrollmentProjector } from './enrollment-projector';
 
 export interface RecomputeProgress {
@@ -24,10 +26,39 @@ export class CourseRecompute {
     private readonly chunkSize = 500,
   ) {}
 
+  /**
+   * Runs in a `recompute` span linked to the input event that requested it (its trace context is
+   * stored with the request); the events it publishes carry that context to the output.
+   */
   async run(courseId: number, onProgress?: (p: RecomputeProgress) => Promise<void> | void): Promise<RecomputeProgress & { completed: boolean }> {
     const request = await this.requests.find(this.ds, courseId);
     const progress: RecomputeProgress = { courseId, done: 0, total: 0, published: 0 };
     if (!request) return { ...progress, completed: false };
+    return pipelineTracer().startActiveSpan(
+      'recompute course',
+      { links: linksTo([request.traceContext]), attributes: { 'enrollment_sync.course_id': courseId, 'enrollment_sync.generation': request.generation } },
+      async (span) => {
+        try {
+          const result = await this.recompute(request, progress, onProgress);
+          span.setAttributes({ 'enrollment_sync.derived': result.done, 'enrollment_sync.published': result.published });
+          return result;
+        } catch (err) {
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  private async recompute(
+    request: RecomputeRequest,
+    progress: RecomputeProgress,
+    onProgress?: (p: RecomputeProgress) => Promise<void> | void,
+  ): Promise<RecomputeProgress & { completed: boolean }> {
+    const { courseId } = request;
     const [{ n }] = await this.ds.query(`SELECT count(*)::int AS n FROM enrollments WHERE course_id = $1`, [courseId]);
     progress.total = n;
 
@@ -36,7 +67,7 @@ export class CourseRecompute {
       const keys = await this.enrollments.keysOfCourse(this.ds, courseId, after, this.chunkSize);
       if (keys.length === 0) break;
       const r = await this.ds.transaction((tx) =>
-        this.projector.project(tx, keys.map((k) => ({ ...k, cause: request.cause }))),
+        this.projector.project(tx, keys.map((k) => ({ ...k, cause: request.cause, traceContext: request.traceContext }))),
       );
       after = keys[keys.length - 1].userId;
       progress.done += keys.length;

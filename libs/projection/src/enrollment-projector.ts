@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildOutputEvent, OutputCause, OutputEventType } from '@app/contracts';
+import { buildOutputEvent, OutputCause, OutputEventType, TraceContext } from '@app/contracts';
 import { CourseEnrollment, deletedEnrollmentState, deriveEnrollment, materialDiff, stampUpdatedAt } from '@app/domain';
 import {
   EnrollmentKey,
@@ -13,6 +13,8 @@ import {
 
 export interface ProjectionTarget extends EnrollmentKey {
   cause: OutputCause;
+  /** The trace context of the cause, stored with the outbox row and sent on the output event. */
+  traceContext?: TraceContext | null;
 }
 
 export interface ProjectionResult {
@@ -90,6 +92,7 @@ export class EnrollmentProjector {
       events.push({
         enrollmentId: id,
         version,
+        traceContext: target.traceContext ?? null,
         event: buildOutputEvent({
           id: randomUUID(),
           time: now,

@@ -1,5 +1,7 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
-import type { InputEvent } from '@app/contracts';
+import type { InputEvent, TraceContext } from '@app/contracts';
+import { linksTo, pipelineTracer } from '@app/observability';
 import {
   EnrollmentRepository,
   eventKey,
@@ -35,8 +37,34 @@ export class InputApplier {
     private readonly projector: EnrollmentProjector,
   ) {}
 
+  /**
+   * One `apply` span per transaction (a bisection runs several), linked to the trace of every
+   * event in it: a slice serves many traces, so it cannot be the child of one. Its database
+   * calls are its children. Each change queued in the outbox keeps the context of the event
+   * that caused it.
+   */
   async apply(events: readonly InputEvent[]): Promise<ApplyResult> {
     if (events.length === 0) return { outcomes: [], published: 0, recomputesRequested: 0 };
+    return pipelineTracer().startActiveSpan(
+      'apply',
+      { kind: SpanKind.CONSUMER, links: linksTo(events.map((e) => e.traceContext)), attributes: { 'messaging.batch.message_count': events.length } },
+      async (span) => {
+        try {
+          const result = await this.applyInTransaction(events);
+          span.setAttributes({ 'enrollment_sync.published': result.published, 'enrollment_sync.recomputes_requested': result.recomputesRequested });
+          return result;
+        } catch (err) {
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  private applyInTransaction(events: readonly InputEvent[]): Promise<ApplyResult> {
     return this.ds.transaction(async (tx) => {
       const firstSeen = new Map<string, InputEvent>();
       for (const e of events) if (!firstSeen.has(eventKey(e))) firstSeen.set(eventKey(e), e);
@@ -47,18 +75,23 @@ export class InputApplier {
       // Before the enrollments of changed users are looked up (see EnrollmentRepository.lockOwners).
       await this.enrollments.lockOwners(tx, [...stored.changedUsers.keys()], [...stored.changedCourses.keys()], 'exclusive');
       await this.enrollments.lockOwners(tx, stored.newMemberships.map((k) => k.userId), stored.newMemberships.map((k) => k.courseId), 'shared');
-      await this.recompute.request(tx, stored.changedCourses);
+      const traceOf = (cause: { source: string; id: string }): TraceContext | null => firstSeen.get(eventKey(cause))?.traceContext ?? null;
+      await this.recompute.request(tx, stored.changedCourses, traceOf);
 
       const targets: ProjectionTarget[] = [...stored.enrollments.values()].map((t) => ({
         courseId: t.courseId,
         userId: t.userId,
         cause: causeOf(t.cause),
+        traceContext: traceOf(t.cause),
       }));
       for (const key of await this.enrollments.keysOfUsers(tx, [...stored.changedUsers.keys()])) {
-        targets.push({ ...key, cause: causeOf(stored.changedUsers.get(key.userId)!) });
+        const cause = stored.changedUsers.get(key.userId)!;
+        targets.push({ ...key, cause: causeOf(cause), traceContext: traceOf(cause) });
       }
       // Other users' enrollments naming a newly erased user as actor (rules.md "Deletion and erasure").
-      for (const t of stored.erasedActorEnrollments.values()) targets.push({ courseId: t.courseId, userId: t.userId, cause: causeOf(t.cause) });
+      for (const t of stored.erasedActorEnrollments.values()) {
+        targets.push({ courseId: t.courseId, userId: t.userId, cause: causeOf(t.cause), traceContext: traceOf(t.cause) });
+      }
       const projected = await this.projector.project(tx, targets);
 
       const counted = new Set<string>();

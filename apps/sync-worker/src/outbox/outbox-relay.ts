@@ -1,25 +1,33 @@
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
+import { Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Admin, Kafka, Producer } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { TRACEPARENT_HEADER, TRACESTATE_HEADER } from '@app/contracts';
 import { partitionForKey, recordRefusal } from '@app/messaging';
 import { OUTBOX_CHANNEL, OutboxRepository, PendingEntry, pgConnection } from '@app/persistence';
-import { PipelineMetrics } from '@app/observability';
+import { contextOf, keepTraceHeaders, PipelineMetrics, pipelineTracer, traceContextToSend } from '@app/observability';
 
 const BATCH = 2000;
 /** Partitions can be added to the output topic: the leader reads the count again this often. */
 const PARTITIONS_TTL_MS = 60_000;
-/** The outbox gauges (and holding new events behind parked ones) at most this often. */
+/** The parked gauge (and holding new events behind parked ones) at most this often. */
 const GAUGES_EVERY_MS = 1000;
 const HEADERS = { 'content-type': 'application/cloudevents+json; charset=UTF-8' };
 
-/** A pending event on its way: the value as sent, and when it was read (for the publish latency). */
+/**
+ * A pending event on its way: the value and headers as sent, when it was read (for the publish
+ * latency), and its publish span (ended once: acknowledged, parked, or failed for this round).
+ */
 interface Outgoing extends PendingEntry {
   value: string;
+  headers: Record<string, string>;
   readAt: number;
+  span: Span;
+  spanEnded?: boolean;
 }
 
 /**
@@ -117,7 +125,6 @@ export class OutboxRelay {
       const pending = await this.outbox.next(this.ds, BATCH);
       this.notified = false; // whatever was notified so far is in this read
       if (pending.length === 0) {
-        this.metrics.outboxPending.set(0);
         await this.idle(this.config.outboxPollMs);
         continue;
       }
@@ -134,15 +141,54 @@ export class OutboxRelay {
     const partitionCount = await this.partitionCount();
     const readAt = performance.now();
     const byPartition = new Map<number, Outgoing[]>();
+    const all: Outgoing[] = [];
     for (const e of pending) {
       const partition = partitionForKey(e.enrollmentId, partitionCount);
       const list = byPartition.get(partition) ?? [];
-      list.push({ ...e, value: JSON.stringify(e.event), readAt });
+      const out = this.outgoing(e, partition, readAt);
+      list.push(out);
+      all.push(out);
       byPartition.set(partition, list);
     }
-    const results = await Promise.allSettled([...byPartition].map(([partition, list]) => this.sendPartition(partition, list, new Map())));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    try {
+      const results = await Promise.allSettled([...byPartition].map(([partition, list]) => this.sendPartition(partition, list, new Map())));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      for (const e of all) endSpan(e, { code: SpanStatusCode.ERROR, message: 'not acknowledged: sent again' });
+    }
+  }
+
+  /**
+   * The event as sent. Its publish span is a child of the context stored with the outbox row
+   * (the input event that caused the change), and the `traceparent`/`tracestate` headers (the
+   * CloudEvents distributed tracing extension, Kafka binding) carry the span's context, or the
+   * stored one as is when tracing is off: downstream the trace goes on either way.
+   */
+  private outgoing(e: PendingEntry, partition: number, readAt: number): Outgoing {
+    const topic = this.config.topics.courseEnrollments;
+    const span = pipelineTracer().startSpan(
+      `publish ${topic}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': topic,
+          'messaging.destination.partition.id': String(partition),
+          'messaging.kafka.message.key': e.enrollmentId,
+          'enrollment_sync.version': e.version,
+        },
+      },
+      contextOf(e.traceContext),
+    );
+    const trace = traceContextToSend(span, e.traceContext);
+    const headers: Record<string, string> = { ...HEADERS };
+    if (trace) {
+      headers[TRACEPARENT_HEADER] = trace.traceparent;
+      if (trace.tracestate) headers[TRACESTATE_HEADER] = trace.tracestate;
+    }
+    return { ...e, value: JSON.stringify(e.event), headers, readAt, span };
   }
 
   /**
@@ -159,7 +205,7 @@ export class OutboxRelay {
       await this.producer!.send({
         topic: this.config.topics.courseEnrollments,
         acks: -1,
-        messages: live.map((e) => ({ key: e.enrollmentId, value: e.value, partition, headers: HEADERS })),
+        messages: live.map((e) => keepTraceHeaders({ key: e.enrollmentId, value: e.value, partition, headers: { ...e.headers } })),
       });
     } catch (err) {
       const refusal = recordRefusal(err);
@@ -184,12 +230,14 @@ export class OutboxRelay {
       const type = (e.event as { type: string }).type.replace('lms.course_enrollment.', '');
       this.metrics.outputEvents.inc({ type });
       this.metrics.relayPublishSeconds.observe(e.ageSeconds + (ackedAt - e.readAt) / 1000);
+      endSpan(e, { code: SpanStatusCode.OK });
     }
   }
 
   /** Sets the refused event aside with the broker's reason and holds its key's later versions. */
   private async park(partition: number, e: Outgoing, reason: string): Promise<void> {
     const rows = await this.ds.transaction((tx) => this.outbox.park(tx, e.enrollmentId, e.version, reason));
+    endSpan(e, { code: SpanStatusCode.ERROR, message: `parked: ${reason}` });
     this.logger.warn(
       {
         enrollmentId: e.enrollmentId,
@@ -217,20 +265,24 @@ export class OutboxRelay {
   }
 
   /**
-   * Marks events the projection wrote behind a parked version as held, then sets the pending and
-   * parked gauges. Throttled: it costs three small queries.
+   * Sets the pending count and the oldest pending event's age on every loop (one query), so
+   * both move while the relay runs, whether or not anyone polls readiness. At most once a
+   * second it also marks events the projection wrote behind a parked version as held and sets
+   * the parked gauge.
    */
   private async refreshGauges(): Promise<void> {
     const now = performance.now();
-    if (now - this.gaugesAt < GAUGES_EVERY_MS) return;
-    this.gaugesAt = now;
-    const held = await this.ds.transaction((tx) => this.outbox.holdBehindParked(tx));
-    for (const h of held) {
-      this.logger.warn({ enrollmentId: h.enrollmentId, versions: h.versions }, 'outbox events held behind a parked version of their key');
+    if (now - this.gaugesAt >= GAUGES_EVERY_MS) {
+      this.gaugesAt = now;
+      const held = await this.ds.transaction((tx) => this.outbox.holdBehindParked(tx));
+      for (const h of held) {
+        this.logger.warn({ enrollmentId: h.enrollmentId, versions: h.versions }, 'outbox events held behind a parked version of their key');
+      }
+      this.metrics.outboxParked.set(await this.outbox.parkedCount(this.ds));
     }
-    const [pending, parked] = await Promise.all([this.outbox.pendingCount(this.ds), this.outbox.parkedCount(this.ds)]);
-    this.metrics.outboxPending.set(pending);
-    this.metrics.outboxParked.set(parked);
+    const { count, oldestAgeSeconds } = await this.outbox.pendingStats(this.ds);
+    this.metrics.outboxPending.set(count);
+    this.metrics.outboxOldestAgeSeconds.set(oldestAgeSeconds);
   }
 
   private nudge(): void {
@@ -266,4 +318,11 @@ export class OutboxRelay {
     await admin?.disconnect().catch(() => undefined);
     await listener?.end().catch(() => undefined); // ends the session: releases the advisory lock
   }
+}
+
+function endSpan(e: Outgoing, status: { code: SpanStatusCode; message?: string }): void {
+  if (e.spanEnded) return;
+  e.spanEnded = true;
+  e.span.setStatus(status);
+  e.span.end();
 }

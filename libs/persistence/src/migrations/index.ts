@@ -2,6 +2,7 @@ import { InitialProjection1763890000000 } from './1763890000000-initial-projecti
 import { OutboxParking1764000300000 } from './1764000300000-outbox-parking';
 import { ErasedUsersAndCourseSnapshots1764000600000 } from './1764000600000-erased-users-and-course-snapshots';
 import { ReadPaths1764000700000 } from './1764000700000-read-paths';
+import { TraceContext1764000800000 } from './1764000800000-trace-context';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   OutboxParking1764000300000,
   ErasedUsersAndCourseSnapshots1764000600000,
   ReadPaths1764000700000,
+  TraceContext1764000800000,
 ];

@@ -1,3 +1,4 @@
+import type { TraceContext } from '@app/contracts';
 import type { Sql } from './sql';
 
 export interface OutboxEntry {
@@ -5,6 +6,8 @@ export interface OutboxEntry {
   version: number;
   /** The whole CloudEvent, ready to publish. */
   event: object;
+  /** The trace context of the input event that caused the change (its `cause`), if it had one. */
+  traceContext?: TraceContext | null;
 }
 
 export interface PendingEntry extends OutboxEntry {
@@ -54,9 +57,14 @@ export class OutboxRepository {
   async add(sql: Sql, entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await sql.query(
-      `INSERT INTO outbox (enrollment_id, version, event)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[])`,
-      [entries.map((e) => e.enrollmentId), entries.map((e) => e.version), entries.map((e) => JSON.stringify(e.event))],
+      `INSERT INTO outbox (enrollment_id, version, event, trace_context)
+       SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[], $4::jsonb[])`,
+      [
+        entries.map((e) => e.enrollmentId),
+        entries.map((e) => e.version),
+        entries.map((e) => JSON.stringify(e.event)),
+        entries.map((e) => (e.traceContext ? JSON.stringify(e.traceContext) : null)),
+      ],
     );
     // Wakes the relay when this transaction commits (NOTIFY is delivered on commit only).
     await sql.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
@@ -67,8 +75,8 @@ export class OutboxRepository {
    * Versions of a key above a parked one are left out even before they are marked held.
    */
   async next(sql: Sql, limit: number): Promise<PendingEntry[]> {
-    const rows: { seq: string; enrollment_id: string; version: number; event: object; age_seconds: number }[] = await sql.query(
-      `SELECT o.seq, o.enrollment_id, o.version, o.event,
+    const rows: PendingRow[] = await sql.query(
+      `SELECT o.seq, o.enrollment_id, o.version, o.event, o.trace_context,
               extract(epoch FROM statement_timestamp() - o.created_at)::float8 AS age_seconds
          FROM outbox o
         WHERE o.parked_at IS NULL
@@ -84,6 +92,7 @@ export class OutboxRepository {
       enrollmentId: r.enrollment_id,
       version: r.version,
       event: r.event,
+      traceContext: r.trace_context,
       ageSeconds: Math.max(0, r.age_seconds),
     }));
   }
@@ -176,6 +185,15 @@ export class OutboxRepository {
     return n;
   }
 
+  /** Pending (not parked) events: how many, and the oldest one's age in seconds (0 when none). */
+  async pendingStats(sql: Sql): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const [{ n, s }] = await sql.query(
+      `SELECT count(*)::int AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS s
+         FROM outbox WHERE parked_at IS NULL`,
+    );
+    return { count: n, oldestAgeSeconds: Math.max(0, s) };
+  }
+
   async parkedCount(sql: Sql): Promise<number> {
     const [{ n }] = await sql.query(`SELECT count(*)::int AS n FROM outbox WHERE parked_at IS NOT NULL`);
     return n;
@@ -188,6 +206,15 @@ export class OutboxRepository {
     );
     return Math.max(0, s);
   }
+}
+
+interface PendingRow {
+  seq: string;
+  enrollment_id: string;
+  version: number;
+  event: object;
+  trace_context: TraceContext | null;
+  age_seconds: number;
 }
 
 /** Rows grouped by key, versions ascending, keys in byte order. */

@@ -1,3 +1,4 @@
+import type { TraceContext } from '@app/contracts';
 import type { FactMeta } from '@app/domain';
 import type { Sql } from './sql';
 
@@ -5,6 +6,8 @@ export interface RecomputeRequest {
   courseId: number;
   generation: number;
   cause: { source: string; id: string; type: string };
+  /** The trace context of the input event that caused the request (the latest one), if any. */
+  traceContext: TraceContext | null;
 }
 
 /**
@@ -13,35 +16,40 @@ export interface RecomputeRequest {
  * whether or not the queue (Redis) is reachable at that moment.
  */
 export class RecomputeRequestRepository {
-  async request(sql: Sql, courses: ReadonlyMap<number, FactMeta>): Promise<void> {
+  async request(sql: Sql, courses: ReadonlyMap<number, FactMeta>, traceOf: (cause: FactMeta) => TraceContext | null = () => null): Promise<void> {
     if (courses.size === 0) return;
     const ids = [...courses.keys()].sort((a, b) => a - b);
     await sql.query(
-      `INSERT INTO recompute_requests AS r (course_id, cause)
-       SELECT * FROM unnest($1::bigint[], $2::jsonb[])
-       ON CONFLICT (course_id) DO UPDATE SET generation = r.generation + 1, cause = excluded.cause, requested_at = now()`,
-      [ids, ids.map((id) => { const m = courses.get(id)!; return JSON.stringify({ source: m.source, id: m.id, type: m.type }); })],
+      `INSERT INTO recompute_requests AS r (course_id, cause, trace_context)
+       SELECT * FROM unnest($1::bigint[], $2::jsonb[], $3::jsonb[])
+       ON CONFLICT (course_id) DO UPDATE
+         SET generation = r.generation + 1, cause = excluded.cause, trace_context = excluded.trace_context, requested_at = now()`,
+      [
+        ids,
+        ids.map((id) => { const m = courses.get(id)!; return JSON.stringify({ source: m.source, id: m.id, type: m.type }); }),
+        ids.map((id) => { const t = traceOf(courses.get(id)!); return t ? JSON.stringify(t) : null; }),
+      ],
     );
     await sql.query(`SELECT pg_notify($1, '')`, [RECOMPUTE_CHANNEL]);
   }
 
   async pending(sql: Sql, limit = 1000): Promise<RecomputeRequest[]> {
-    const rows: { course_id: number; generation: string; cause: RecomputeRequest['cause'] }[] = await sql.query(
-      `SELECT course_id, generation, cause FROM recompute_requests
+    const rows: { course_id: number; generation: string; cause: RecomputeRequest['cause']; trace_context: TraceContext | null }[] = await sql.query(
+      `SELECT course_id, generation, cause, trace_context FROM recompute_requests
        WHERE generation > completed_generation ORDER BY requested_at LIMIT $1`,
       [limit],
     );
-    return rows.map((r) => ({ courseId: r.course_id, generation: Number(r.generation), cause: r.cause }));
+    return rows.map((r) => ({ courseId: r.course_id, generation: Number(r.generation), cause: r.cause, traceContext: r.trace_context }));
   }
 
   /** The course's outstanding request, if work is owed. */
   async find(sql: Sql, courseId: number): Promise<RecomputeRequest | undefined> {
     const [r] = await sql.query(
-      `SELECT course_id, generation, cause FROM recompute_requests
+      `SELECT course_id, generation, cause, trace_context FROM recompute_requests
        WHERE course_id = $1 AND generation > completed_generation`,
       [courseId],
     );
-    return r ? { courseId: r.course_id, generation: Number(r.generation), cause: r.cause } : undefined;
+    return r ? { courseId: r.course_id, generation: Number(r.generation), cause: r.cause, traceContext: r.trace_context } : undefined;
   }
 
   /**
