@@ -8,3 +8,4 @@ export * from './envelope';
 export * from './output-event';
 export * from './dead-letter';
 export * from './asyncapi';
+export * from './event-json-schemas';
