@@ -1,5 +1,5 @@
 import { DLQ_HEADERS, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
-import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, TopicNames } from './envelope';
+import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, STRUCTURED_CONTENT_TYPE, TopicNames } from './envelope';
 import {
   CUSTOM_FIELDS_LIMITS,
   INPUT_EVENTS,
@@ -16,6 +16,7 @@ import {
   outputEventSchema,
   OUTPUT_SOURCE,
 } from './output-event';
+import { cloudEventEnvelope } from './event-json-schemas';
 import { JsonSchema, JsonSchemaContext } from './schema';
 
 /**
@@ -54,6 +55,28 @@ export const CONTRACT_DECISIONS: readonly string[] = [
   'Usernames allow Unicode letters (with combining marks), decimal digits, `-` and `_`; lengths count characters (code points).',
   'A message value is UTF-8 (a leading byte-order mark is tolerated) and at most 1 MiB (1048576 bytes); a null value (tombstone) is dead-lettered.',
   'An optional `subject` is not interpreted. `data_base64` is not supported.',
+];
+
+/** A Kafka header the relay sets on every output message. */
+export interface OutputHeader {
+  name: string;
+  schema: JsonSchema;
+  description: string;
+}
+
+/**
+ * The headers of every message on the output topic, as the relay sends them (CloudEvents Kafka
+ * protocol binding, structured content mode: the attributes are in the value, not in `ce_`
+ * headers). One entry per header: a header added to the relay is added here, and the e2e suite
+ * checks the output topic carries exactly these.
+ */
+export const OUTPUT_HEADERS: readonly OutputHeader[] = [
+  {
+    name: 'content-type',
+    schema: { type: 'string', const: STRUCTURED_CONTENT_TYPE },
+    description:
+      'Structured content mode of the CloudEvents Kafka protocol binding: the value is the whole CloudEvent as UTF-8 JSON (its `datacontenttype`, `application/json`, describes `data`).',
+  },
 ];
 
 const TOPIC_INFO: Record<InputTopic, { id: string; title: string; key: JsonSchema; env: string }> = {
@@ -101,21 +124,7 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
 
   // The envelope, shared by every message.
   const A = ENVELOPE_ATTRIBUTES;
-  ctx.ref('CloudEvent', () => ({
-    type: 'object',
-    description: 'CloudEvents 1.0 envelope, structured mode: the Kafka message value is this JSON object.',
-    properties: {
-      specversion: A.specversion.json(ctx),
-      id: A.id.json(ctx),
-      source: A.source.json(ctx),
-      type: A.type.json(ctx),
-      time: A.time.json(ctx),
-      subject: A.subject.json(ctx),
-      datacontenttype: A.datacontenttype.json(ctx),
-      data: { type: 'object', description: 'The payload, a JSON object.' },
-    },
-    required: ['specversion', 'id', 'source', 'type', 'time', 'data'],
-  }));
+  cloudEventEnvelope(ctx);
   ctx.ref('CloudEventBinaryHeaders', () => ({
     type: 'object',
     description:
@@ -173,8 +182,14 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
     name: 'CourseEnrollmentsEvent',
     title: 'CourseEnrollments changed',
     summary: 'The whole CourseEnrollments object after a material change.',
-    description: `Structured-mode CloudEvent from \`${OUTPUT_SOURCE}\`. \`version\` starts at 1 and grows by exactly 1 per key; events of one key go to one partition in version order. Published only on a material change (any field but \`updated_at\`); delivery is at least once.`,
-    contentType: 'application/json',
+    description: `Structured-mode CloudEvent (CloudEvents Kafka protocol binding) from \`${OUTPUT_SOURCE}\`. \`version\` starts at 1 and grows by exactly 1 per key; events of one key go to one partition in version order. Published only on a material change (any field but \`updated_at\`); delivery is at least once.`,
+    contentType: STRUCTURED_CONTENT_TYPE,
+    headers: {
+      type: 'object',
+      description: 'Kafka headers of every output message.',
+      properties: Object.fromEntries(OUTPUT_HEADERS.map((h) => [h.name, { ...h.schema, description: h.description }])),
+      required: OUTPUT_HEADERS.map((h) => h.name),
+    },
     payload: outputEventSchema.json(ctx),
     bindings: {
       kafka: {
@@ -182,7 +197,14 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
         bindingVersion: KAFKA_BINDING_VERSION,
       },
     },
-    examples: [{ name: 'updated', summary: 'A lesson completion completed the course.', payload: exampleEvent }],
+    examples: [
+      {
+        name: 'updated',
+        summary: 'A lesson completion completed the course.',
+        headers: Object.fromEntries(OUTPUT_HEADERS.map((h) => [h.name, h.schema.const])),
+        payload: exampleEvent,
+      },
+    ],
   };
   channels.courseEnrollments = {
     address: opts.topics.courseEnrollments,
