@@ -11,6 +11,8 @@ import { ReadApiModule } from '../../apps/read-api/src/read-api.module';
 import { isolatedConfig } from '../support/isolation';
 
 const TOKEN = 'd'.repeat(32);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 async function boot(config: AppConfig): Promise<{ app: INestApplication; base: string }> {
@@ -86,7 +88,7 @@ describe('read API documentation in a browser (/docs)', () => {
   it('serves the OpenAPI JSON openly, with servers and operation ids; API routes still need the token', async () => {
     const res = await fetch(`${base}/docs-json`);
     expect(res.status).toBe(200);
-    const doc = await res.json();
+    const doc: Json = await res.json();
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
     expect(doc.paths['/unified/lms/course-enrollments'].get.operationId).toBe('listCourseEnrollments');
@@ -97,7 +99,7 @@ describe('read API documentation in a browser (/docs)', () => {
     for (const path of ['/docs?url=https://evil.example/x.json', '/docs-json?x=1', '/docs/assets/swagger-ui.css?v=1']) {
       const res = await fetch(`${base}${path}`);
       expect({ path, status: res.status }).toEqual({ path, status: 400 });
-      expect((await res.json()).message).toMatch(/unknown parameter/);
+      expect(((await res.json()) as Json).message).toMatch(/unknown parameter/);
     }
     for (const path of ['/docs/assets/package.json', '/docs/assets/..%2Fpackage.json', '/docs/assets/index.html']) {
       expect({ path, status: (await fetch(`${base}${path}`)).status }).toEqual({ path, status: 404 });
@@ -110,7 +112,7 @@ describe('read API documentation in a browser (/docs)', () => {
       const html = await (await fetch(`${prefixed.base}/docs`, { headers: { accept: BROWSER_ACCEPT } })).text();
       expect(referencedUrls(html)).toEqual(expect.arrayContaining(['/sync/docs/assets/swagger-ui-bundle.js', '/sync/docs-json']));
       for (const url of referencedUrls(html)) expect(url.startsWith('/sync/')).toBe(true);
-      const doc = await (await fetch(`${prefixed.base}/docs-json`)).json();
+      const doc: Json = await (await fetch(`${prefixed.base}/docs-json`)).json();
       expect(doc.servers).toEqual([{ url: 'https://lms.example.org/sync', description: 'PUBLIC_URL' }]);
     } finally {
       await prefixed.app.close();
