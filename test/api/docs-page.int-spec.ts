@@ -67,6 +67,7 @@ describe('read API documentation in a browser (/docs)', () => {
     const init = await (await fetch(`${base}/docs/assets/docs-init.js`)).text();
     expect(init).toContain('SwaggerUIBundle(');
     expect(init).toContain('data-document');
+    expect(init).toContain('validatorUrl: null'); // no badge fetched from validator.swagger.io
   });
 
   it("gives the page a CSP that allows its own scripts and styles only, and keeps the API's strict one on the JSON", async () => {

@@ -16,7 +16,8 @@ const SWAGGER_UI_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
 /** Starts Swagger UI on the document beside the page; a file rather than inline, so the CSP needs no 'unsafe-inline' script. */
 const INIT_SCRIPT = `window.addEventListener('load', function () {
   var page = document.getElementById('swagger-ui');
-  window.ui = SwaggerUIBundle({ url: page.getAttribute('data-document'), dom_id: '#swagger-ui', deepLinking: true });
+  // validatorUrl: null, or Swagger UI loads a badge from validator.swagger.io (and the CSP blocks it)
+  window.ui = SwaggerUIBundle({ url: page.getAttribute('data-document'), dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });
 });
 `;
 
