@@ -1,10 +1,13 @@
 // npm run ops -- <command>: operator commands against the jobs worker (replay, rebuild,
 // recompute, status), whose jobs are enqueued with their deterministic ids and followed to the
-// end, and against the outbox (parked: events the broker refused, listed or sent again).
+// end, against the outbox (parked: events the broker refused, listed or sent again), and a
+// contract check for upstream teams (validate: CloudEvents from a file, no service needed).
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Job } from 'bullmq';
 import type { DataSource } from 'typeorm';
 import { AppConfig, loadConfig } from '@app/config';
+import { decodeMessage, TopicNames } from '@app/contracts';
 import { canonicalTime, parseInstant } from '@app/domain';
 import {
   BullMqJobQueue,
@@ -33,6 +36,8 @@ export interface OpsDeps {
   lineEveryMs?: number;
   /** Give up following a job after this long (exit 1); default: no limit. */
   timeoutMs?: number;
+  /** What `validate -` reads; defaults to process.stdin. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export const USAGE = `usage: npm run ops -- <command> [options]
@@ -51,6 +56,11 @@ commands:
                         at, reason. --republish moves them (or one enrollment's) back to pending,
                         every version of a key at once, and the relay sends them in version order
                         (after e.g. raising the output topic's max.message.bytes)
+  validate [file.jsonl | -]
+                        check input CloudEvents against the contract without Kafka or any
+                        service: one structured-mode event (a JSON object) per line, from the
+                        file or standard input (- or nothing). Prints each violation with its
+                        line number and field path; exit 1 if any, 0 if every event is valid
 
 options:
   --help, -h            this help
@@ -418,12 +428,87 @@ async function status(ctx: Ctx): Promise<number> {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// validate
+
+/**
+ * Any input type is accepted on any input topic (CONTRACT_DECISIONS), so the topic a line is
+ * checked as coming from does not change the verdict: these names only satisfy decodeMessage.
+ */
+const VALIDATE_TOPICS: TopicNames = { courses: 'courses', memberships: 'memberships', lessonProgress: 'lesson-progress', users: 'users' };
+
+/**
+ * A violation's field path and the rest of its reason: contract violations start with the path
+ * (`data.lesson.status must be ...`, `header ce_id ...`); the few about the whole value name it.
+ */
+export function violationPath(reason: string): { path: string; message: string } {
+  const m = /^(header \S+|message value|value|[A-Za-z_$][\w$-]*(?:\.[^\s.]+|\[\d+\])*) (.*)$/s.exec(reason);
+  if (!m) return { path: '(event)', message: reason };
+  return { path: m[1] === 'message value' ? 'value' : m[1], message: m[2] };
+}
+
+/** Splits a byte stream into lines (LF or CRLF) without decoding it, so invalid UTF-8 reaches the decoder as sent. */
+async function* lines(input: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  let rest = Buffer.alloc(0);
+  for await (const chunk of input) {
+    rest = Buffer.concat([rest, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+    let at: number;
+    while ((at = rest.indexOf(0x0a)) >= 0) {
+      yield rest.subarray(0, at > 0 && rest[at - 1] === 0x0d ? at - 1 : at);
+      rest = rest.subarray(at + 1);
+    }
+  }
+  if (rest.length > 0) yield rest;
+}
+
+/**
+ * Checks each line as the sync worker would decode it (the contracts lib's decodeMessage, the
+ * very code of the consumer), so a team can test its payloads before it produces them.
+ */
+async function validate(args: string[], out: Out, stdin: NodeJS.ReadableStream): Promise<number> {
+  if (args.length > 1) throw new UsageError(`validate: one file at most, got ${args.length}`);
+  const file = args[0] ?? '-';
+  if (file !== '-' && file.startsWith('--')) throw new UsageError(`unknown option ${file}`);
+  const input = file === '-' ? stdin : createReadStream(file);
+  const where = file === '-' ? 'standard input' : file;
+  let lineNo = 0;
+  let checked = 0;
+  let invalid = 0;
+  try {
+    for await (const line of lines(input)) {
+      lineNo++;
+      if (line.toString('latin1').trim() === '') continue; // blank lines separate nothing
+      checked++;
+      const result = decodeMessage({ topic: VALIDATE_TOPICS.courses, key: null, value: line, headers: {} }, VALIDATE_TOPICS);
+      if (result.ok) continue;
+      invalid++;
+      const { path, message } = violationPath(result.reason);
+      out.write(`${where}:${lineNo}: ${path}: ${message}\n`);
+    }
+  } catch (err) {
+    out.write(`ops: validate: cannot read ${where}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  out.write(`ops: validate: ${checked} event(s) checked, ${checked - invalid} valid, ${invalid} with a violation\n`);
+  return invalid > 0 ? 1 : 0;
+}
+
 /** Runs one command; resolves to the process exit code (0 ok, 1 job failed or error, 2 usage). */
 export async function main(argv: string[], out: Out = process.stdout, deps: OpsDeps = {}): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help' || rest.includes('--help') || rest.includes('-h')) {
     out.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'validate') {
+    // Needs no configuration and no service: it runs where the producing team works.
+    try {
+      return await validate(rest, out, deps.stdin ?? process.stdin);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      out.write(`ops: ${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
   }
   let config: AppConfig;
   try {

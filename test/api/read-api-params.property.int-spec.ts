@@ -247,8 +247,9 @@ describe('read API parameters (property, real Postgres)', () => {
       }),
       { numRuns: RUNS },
     );
-    // The generators reach past validation too: some requests were answered.
-    expect(seen.get(200) ?? 0).toBeGreaterThan(0);
+    // The generators reach past validation too: some requests were answered (a 404 for a course
+    // or enrollment never seen also comes after every parameter was accepted).
+    expect((seen.get(200) ?? 0) + (seen.get(404) ?? 0)).toBeGreaterThan(0);
     expect(seen.get(400) ?? 0).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { generateAsyncApiDocument, renderAsyncApiYaml, repositoryRoot } from '../../../scripts/generate-asyncapi';
-import { buildAsyncApiDocument, CONTRACT_DECISIONS } from './asyncapi';
+import { buildAsyncApiDocument, CONTRACT_DECISIONS, OUTPUT_HEADERS } from './asyncapi';
 import { decodeMessage } from './envelope';
 import { INPUT_EVENT_TYPES, INPUT_EVENTS } from './input-events';
 import { decodeOutputEvent, encodeStructured } from './output-event';
@@ -114,6 +114,15 @@ describe('AsyncAPI document', () => {
     expect(dlq.headers.properties.dlq_stage.enum).toEqual(['decode', 'apply']);
     expect(dlq.headers.properties.dlq_truncated).toBeDefined(); // only on a letter cut to fit, so not required
     expect(doc.operations.sendDeadLetters.channel).toEqual({ $ref: '#/channels/deadLetters' });
+  });
+
+  it('describes the output as the relay sends it: structured-mode content type and the header list', () => {
+    const message = committed().components.messages.courseEnrollmentsEvent;
+    expect(message.contentType).toBe('application/cloudevents+json; charset=UTF-8');
+    expect(Object.keys(message.headers.properties)).toEqual(OUTPUT_HEADERS.map((h) => h.name));
+    expect(message.headers.required).toEqual(OUTPUT_HEADERS.filter((h) => !h.optional).map((h) => h.name));
+    expect(message.headers.properties['content-type'].const).toBe(message.contentType);
+    expect(message.examples[0].headers).toEqual({ 'content-type': message.contentType });
   });
 
   it('documents every contract decision', () => {

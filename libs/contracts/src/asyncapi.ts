@@ -1,6 +1,6 @@
 import { DLQ_HEADERS, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
-import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, TopicNames, TRACE_HEADERS } from './envelope';
-import { TRACEPARENT_HEADER, TRACESTATE_HEADER } from './trace-context';
+import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, STRUCTURED_CONTENT_TYPE, TopicNames, TRACE_HEADERS } from './envelope';
+import { TRACEPARENT_HEADER, TRACEPARENT_SCHEMA, TRACESTATE_HEADER, TRACESTATE_SCHEMA } from './trace-context';
 import {
   CUSTOM_FIELDS_LIMITS,
   INPUT_EVENTS,
@@ -17,6 +17,7 @@ import {
   outputEventSchema,
   OUTPUT_SOURCE,
 } from './output-event';
+import { cloudEventEnvelope } from './event-json-schemas';
 import { JsonSchema, JsonSchemaContext } from './schema';
 
 /**
@@ -58,13 +59,42 @@ export const CONTRACT_DECISIONS: readonly string[] = [
   'The CloudEvents distributed tracing extension is read from `traceparent`/`tracestate` (structured mode) or `ce_traceparent`/`ce_tracestate` (binary mode): a W3C traceparent that breaks its grammar (or a repeated header with different values) is ignored, never a reason to dead-letter the event; an invalid tracestate is dropped and the traceparent kept. The context of the input event that caused a change goes out on the CourseEnrollments event as the `traceparent`/`tracestate` headers (the same trace; a recompute carries the context of the event that requested it). A course-wide recompute or deadline sweep without such a cause starts a trace of its own when tracing is on, and sends no header when it is off.',
 ];
 
-/** W3C Trace Context values, as JSON schemas. */
-const TRACEPARENT_SCHEMA = {
-  type: 'string',
-  pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$',
-  description: 'W3C traceparent (distributed tracing extension). Optional; ignored when malformed, never a reason to refuse the event.',
-};
-const TRACESTATE_SCHEMA = { type: 'string', maxLength: 512, description: 'W3C tracestate, with a valid traceparent only. Optional; dropped when malformed.' };
+/** A Kafka header the relay sets on every output message. */
+export interface OutputHeader {
+  name: string;
+  schema: JsonSchema;
+  description: string;
+  /** Sent only on some messages (the others are on every one). */
+  optional?: boolean;
+}
+
+/**
+ * The headers of every message on the output topic, as the relay sends them (CloudEvents Kafka
+ * protocol binding, structured content mode: the attributes are in the value, not in `ce_`
+ * headers). One entry per header: a header added to the relay is added here, and the e2e suite
+ * checks the output topic carries exactly these.
+ */
+export const OUTPUT_HEADERS: readonly OutputHeader[] = [
+  {
+    name: 'content-type',
+    schema: { type: 'string', const: STRUCTURED_CONTENT_TYPE },
+    description:
+      'Structured content mode of the CloudEvents Kafka protocol binding: the value is the whole CloudEvent as UTF-8 JSON (its `datacontenttype`, `application/json`, describes `data`).',
+  },
+  {
+    name: TRACEPARENT_HEADER,
+    schema: { type: 'string', pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' },
+    description:
+      "W3C traceparent (CloudEvents distributed tracing extension, Kafka binding): the trace of the input event that caused the change (for a recompute, of the event that requested it). Its parent id is the service's publish span when tracing is on, the input's own otherwise. Absent when the cause had none and tracing is off.",
+    optional: true,
+  },
+  {
+    name: TRACESTATE_HEADER,
+    schema: { type: 'string', maxLength: 512 },
+    description: "The input event's tracestate, passed on unchanged; only beside a traceparent.",
+    optional: true,
+  },
+];
 
 const TOPIC_INFO: Record<InputTopic, { id: string; title: string; key: JsonSchema; env: string }> = {
   courses: {
@@ -111,23 +141,7 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
 
   // The envelope, shared by every message.
   const A = ENVELOPE_ATTRIBUTES;
-  ctx.ref('CloudEvent', () => ({
-    type: 'object',
-    description: 'CloudEvents 1.0 envelope, structured mode: the Kafka message value is this JSON object.',
-    properties: {
-      specversion: A.specversion.json(ctx),
-      id: A.id.json(ctx),
-      source: A.source.json(ctx),
-      type: A.type.json(ctx),
-      time: A.time.json(ctx),
-      subject: A.subject.json(ctx),
-      datacontenttype: A.datacontenttype.json(ctx),
-      traceparent: TRACEPARENT_SCHEMA,
-      tracestate: TRACESTATE_SCHEMA,
-      data: { type: 'object', description: 'The payload, a JSON object.' },
-    },
-    required: ['specversion', 'id', 'source', 'type', 'time', 'data'],
-  }));
+  cloudEventEnvelope(ctx);
   ctx.ref('CloudEventBinaryHeaders', () => ({
     type: 'object',
     description:
@@ -187,21 +201,13 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
     name: 'CourseEnrollmentsEvent',
     title: 'CourseEnrollments changed',
     summary: 'The whole CourseEnrollments object after a material change.',
-    description: `Structured-mode CloudEvent from \`${OUTPUT_SOURCE}\`. \`version\` starts at 1 and grows by exactly 1 per key; events of one key go to one partition in version order. Published only on a material change (any field but \`updated_at\`); delivery is at least once.`,
-    contentType: 'application/json',
+    description: `Structured-mode CloudEvent (CloudEvents Kafka protocol binding) from \`${OUTPUT_SOURCE}\`. \`version\` starts at 1 and grows by exactly 1 per key; events of one key go to one partition in version order. Published only on a material change (any field but \`updated_at\`); delivery is at least once.`,
+    contentType: STRUCTURED_CONTENT_TYPE,
     headers: {
       type: 'object',
-      properties: {
-        'content-type': { const: 'application/cloudevents+json; charset=UTF-8', description: 'Structured mode (CloudEvents Kafka protocol binding).' },
-        [TRACEPARENT_HEADER]: {
-          type: 'string',
-          pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
-          description:
-            "W3C traceparent (CloudEvents distributed tracing extension, Kafka binding): the trace of the input event that caused the change (for a recompute, of the event that requested it). Its parent id is the service's publish span when tracing is on, the input's own otherwise. Absent when the cause had none and tracing is off.",
-        },
-        [TRACESTATE_HEADER]: { type: 'string', maxLength: 512, description: "The input event's tracestate, passed on unchanged; only beside a traceparent." },
-      },
-      required: ['content-type'],
+      description: 'Kafka headers of every output message.',
+      properties: Object.fromEntries(OUTPUT_HEADERS.map((h) => [h.name, { ...h.schema, description: h.description }])),
+      required: OUTPUT_HEADERS.filter((h) => !h.optional).map((h) => h.name),
     },
     payload: outputEventSchema.json(ctx),
     bindings: {
@@ -210,7 +216,14 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
         bindingVersion: KAFKA_BINDING_VERSION,
       },
     },
-    examples: [{ name: 'updated', summary: 'A lesson completion completed the course.', payload: exampleEvent }],
+    examples: [
+      {
+        name: 'updated',
+        summary: 'A lesson completion completed the course.',
+        headers: Object.fromEntries(OUTPUT_HEADERS.map((h) => [h.name, h.schema.const])),
+        payload: exampleEvent,
+      },
+    ],
   };
   channels.courseEnrollments = {
     address: opts.topics.courseEnrollments,

@@ -9,3 +9,4 @@ export * from './trace-context';
 export * from './output-event';
 export * from './dead-letter';
 export * from './asyncapi';
+export * from './event-json-schemas';

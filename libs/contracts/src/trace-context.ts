@@ -81,3 +81,11 @@ export function readTraceContext(traceparent: unknown, tracestate: unknown): Tra
   if (isValidTracestate(tracestate) && tracestate.trim() !== '') context.tracestate = tracestate.trim();
   return context;
 }
+
+/** W3C Trace Context values as JSON schemas (input attributes and headers; the AsyncAPI document and docs/schemas). */
+export const TRACEPARENT_SCHEMA = {
+  type: 'string',
+  pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$',
+  description: 'W3C traceparent (distributed tracing extension). Optional; ignored when malformed, never a reason to refuse the event.',
+};
+export const TRACESTATE_SCHEMA = { type: 'string', maxLength: 512, description: 'W3C tracestate, with a valid traceparent only. Optional; dropped when malformed.' };

@@ -101,6 +101,7 @@ export const OPENAPI = {
   paths: {
     '/unified/lms/course-enrollments': {
       get: {
+        operationId: 'listCourseEnrollments',
         summary: 'List CourseEnrollments, ordered by (updated_at, id), with an opaque cursor',
         description:
           'Walking every page returns each matching enrollment once when nothing changes meanwhile; one that changes during the walk may come again later, and none is skipped. ' +
@@ -135,6 +136,7 @@ export const OPENAPI = {
     },
     '/unified/lms/course-enrollments/{id}': {
       get: {
+        operationId: 'getCourseEnrollment',
         summary: 'One CourseEnrollments object',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$' } }],
         responses: {
@@ -145,6 +147,7 @@ export const OPENAPI = {
     },
     '/api/v2/course/{course_id}/': {
       get: {
+        operationId: 'getCourse',
         summary: 'Course User Detail, or Course Dashboard with view=dashboard',
         parameters: [
           intParam('course_id', 'the course', 'path'),
@@ -154,7 +157,8 @@ export const OPENAPI = {
         responses: {
           200: {
             description: 'Course User Detail (no view) or Course Dashboard (view=dashboard)',
-            content: { 'application/json': { schema: { oneOf: [ref('CourseUserDetail'), ref('CourseDashboard')] } } },
+            // anyOf, not oneOf: the two shapes share most fields; `view` chooses which one is sent.
+            content: { 'application/json': { schema: { anyOf: [ref('CourseUserDetail'), ref('CourseDashboard')] } } },
           },
           ...errors(400, 401, 404, 429, 503),
         },
@@ -162,6 +166,7 @@ export const OPENAPI = {
     },
     '/api/v2/course/{course_id}/users/': {
       get: {
+        operationId: 'listCourseUsers',
         summary: 'Course User Dashboard: the course members',
         parameters: [
           intParam('course_id', 'the course', 'path'),
@@ -182,15 +187,16 @@ export const OPENAPI = {
         },
       },
     },
-    '/health/live': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'alive' } } } },
+    '/health/live': { get: { operationId: 'getLiveness', summary: 'Liveness', security: [], responses: { 200: { description: 'alive' } } } },
     '/health/ready': {
       get: {
+        operationId: 'getReadiness',
         summary: 'Readiness: Postgres answers (the workers, Kafka and Redis are reported in the body, not required)',
         security: [],
         responses: { 200: { description: 'ready' }, 503: { description: 'Postgres does not answer' } },
       },
     },
-    '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text exposition format' } } } },
+    '/metrics': { get: { operationId: 'getMetrics', summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text exposition format' } } } },
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -256,3 +262,17 @@ export const OPENAPI = {
     },
   },
 };
+
+/**
+ * The document as served: `servers` is the read API's public base URL (PUBLIC_URL) when set,
+ * else `/`, which clients resolve against the address they fetched the document from.
+ */
+export function openApiDocument(publicUrl: string): typeof OPENAPI & { servers: { url: string; description: string }[] } {
+  const servers = [
+    publicUrl === ''
+      ? { url: '/', description: 'This server (PUBLIC_URL is not set)' }
+      : { url: publicUrl.replace(/\/+$/, ''), description: 'PUBLIC_URL' },
+  ];
+  const { openapi, info, ...rest } = OPENAPI;
+  return { openapi, info, servers, ...rest };
+}

@@ -6,7 +6,10 @@ import type { NextFunction, Request, Response } from 'express';
  * `X-Powered-By`, `X-Frame-Options: DENY` and a CSP that forbids framing (`frame-ancestors
  * 'none'`), plus helmet's cross-origin and referrer defaults.
  *
- * - API responses (JSON, the script-free /docs page) load nothing, so their CSP allows nothing.
+ * - API responses (JSON, /docs-json) load nothing, so their CSP allows nothing.
+ * - The documentation page (/docs, Swagger UI) loads its scripts, styles and images from its
+ *   own origin only (served from node_modules, no CDN) and fetches the document from it; Swagger
+ *   UI sets inline style attributes and uses data: images in its stylesheet, hence those two.
  * - The queue dashboard (Bull Board) is a React app whose page has inline styles, a JSON data
  *   block, hashed bundles and Google Fonts. Its CSP only forbids framing, plugins, a foreign
  *   <base> and foreign form targets: a CSP restricting what it may load would have to follow
@@ -15,7 +18,7 @@ import type { NextFunction, Request, Response } from 'express';
  * HSTS is left to the TLS terminator in front of the API (this server speaks plain HTTP, and
  * `includeSubDomains` is a decision about the whole domain).
  */
-export function securityHeaders(dashboardPath: string): (req: Request, res: Response, next: NextFunction) => void {
+export function securityHeaders(dashboardPath: string, docsPath = '/docs'): (req: Request, res: Response, next: NextFunction) => void {
   const common = { strictTransportSecurity: false, xFrameOptions: { action: 'deny' as const } };
   const api = helmet({
     ...common,
@@ -37,9 +40,25 @@ export function securityHeaders(dashboardPath: string): (req: Request, res: Resp
       },
     },
   });
+  const docs = helmet({
+    ...common,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+  });
+  const under = (path: string, base: string): boolean => path === base || path.startsWith(`${base}/`);
   return (req, res, next) => {
     const path = (req.originalUrl ?? req.url).split('?')[0];
-    const onDashboard = path === dashboardPath || path.startsWith(`${dashboardPath}/`);
-    (onDashboard ? dashboard : api)(req, res, next);
+    (under(path, dashboardPath) ? dashboard : under(path, docsPath) ? docs : api)(req, res, next);
   };
 }
