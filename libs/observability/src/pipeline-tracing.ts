@@ -1,4 +1,4 @@
-import { Context, Link, ROOT_CONTEXT, Span, SpanContext, trace, TraceFlags } from '@opentelemetry/api';
+import { Attributes, Context, Link, ROOT_CONTEXT, Span, SpanContext, SpanOptions, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { formatTraceparent, parseTraceparent, TraceContext } from '@app/contracts';
 
 /**
@@ -81,4 +81,29 @@ export function restoreTraceHeaders(message: { headers?: Record<string, unknown>
     if (name in kept) message.headers[name] = kept[name];
     else delete message.headers[name];
   }
+}
+
+/**
+ * Runs `fn` in an active span of the pipeline's tracer: the attributes `done` derives from its
+ * result are set on success, a failure is recorded on the span and rethrown, and the span ends.
+ */
+export function inPipelineSpan<T>(
+  name: string,
+  options: SpanOptions,
+  fn: () => Promise<T>,
+  done: (result: T) => Attributes,
+): Promise<T> {
+  return pipelineTracer().startActiveSpan(name, options, async (span) => {
+    try {
+      const result = await fn();
+      span.setAttributes(done(result));
+      return result;
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
 }

@@ -1,6 +1,5 @@
-import { SpanStatusCode } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
-import { linksTo, pipelineTracer } from '@app/observability';
+import { inPipelineSpan, linksTo } from '@app/observability';
 import { EnrollmentRepository, RecomputeRequest, RecomputeRequestRepository } from '@app/persistence';
 import { EnrollmentProjector } from './enrollment-projector';
 
@@ -34,22 +33,11 @@ export class CourseRecompute {
     const request = await this.requests.find(this.ds, courseId);
     const progress: RecomputeProgress = { courseId, done: 0, total: 0, published: 0 };
     if (!request) return { ...progress, completed: false };
-    return pipelineTracer().startActiveSpan(
+    return inPipelineSpan(
       'recompute course',
       { links: linksTo([request.traceContext]), attributes: { 'enrollment_sync.course_id': courseId, 'enrollment_sync.generation': request.generation } },
-      async (span) => {
-        try {
-          const result = await this.recompute(request, progress, onProgress);
-          span.setAttributes({ 'enrollment_sync.derived': result.done, 'enrollment_sync.published': result.published });
-          return result;
-        } catch (err) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
+      () => this.recompute(request, progress, onProgress),
+      (r) => ({ 'enrollment_sync.derived': r.done, 'enrollment_sync.published': r.published }),
     );
   }
 

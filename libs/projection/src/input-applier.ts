@@ -1,7 +1,7 @@
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
 import type { InputEvent, TraceContext } from '@app/contracts';
-import { linksTo, pipelineTracer } from '@app/observability';
+import { inPipelineSpan, linksTo } from '@app/observability';
 import {
   EnrollmentRepository,
   eventKey,
@@ -45,22 +45,11 @@ export class InputApplier {
    */
   async apply(events: readonly InputEvent[]): Promise<ApplyResult> {
     if (events.length === 0) return { outcomes: [], published: 0, recomputesRequested: 0 };
-    return pipelineTracer().startActiveSpan(
+    return inPipelineSpan(
       'apply',
       { kind: SpanKind.CONSUMER, links: linksTo(events.map((e) => e.traceContext)), attributes: { 'messaging.batch.message_count': events.length } },
-      async (span) => {
-        try {
-          const result = await this.applyInTransaction(events);
-          span.setAttributes({ 'enrollment_sync.published': result.published, 'enrollment_sync.recomputes_requested': result.recomputesRequested });
-          return result;
-        } catch (err) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-          throw err;
-        } finally {
-          span.end();
-        }
-      },
+      () => this.applyInTransaction(events),
+      (r) => ({ 'enrollment_sync.published': r.published, 'enrollment_sync.recomputes_requested': r.recomputesRequested }),
     );
   }
 
