@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { AppConfig } from '@app/config';
-import type { Fact } from '../../domain/src/facts';
+import type { Fact } from '@app/domain';
 import { inputEventDefinition, InputEventType } from './input-events';
 import { checkStorableText, DATA_PLACE, ENVELOPE_PLACE, parseStorableJson } from './json';
 import { literal, Schema, string, timestamp } from './schema';
