@@ -3,7 +3,6 @@ export * from './persistence.module';
 export { MIGRATIONS } from './migrations';
 export * from './repositories/sql';
 export * from './repositories/processed-events.repository';
-export * from './repositories/fact-tables';
 export * from './repositories/fact.repository';
 export * from './repositories/chunked-walk';
 export * from './repositories/enrollment.repository';

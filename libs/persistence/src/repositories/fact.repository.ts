@@ -1,8 +1,186 @@
 import type { CourseUpsertFact, EnrollmentFacts, Fact, FactKind, FactMeta, FactOf, FactsByKind } from '@app/domain';
 import { factOrder, latestBy } from '@app/domain';
-import { FACT_KINDS, factTable, Column, LogTable, RegisterTable, registerMeta, Row } from './fact-tables';
 import { byEventId, eventKey } from './processed-events.repository';
 import { json, Sql } from './sql';
+
+// pg returns rows as loosely typed records; each `fromRow` below gives one its domain shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FactRow = Record<string, any>;
+
+export interface FactColumn {
+  name: string;
+  /** The Postgres type its values are cast to in `unnest($n::type[])`. */
+  type: string;
+}
+
+/** Which ids a derivation loads a kind's facts by: those of its course, its user or its enrollment. */
+export type FactScope = 'course' | 'user' | 'enrollment';
+
+interface StoredKind<K extends FactKind> {
+  table: string;
+  scope: FactScope;
+  /**
+   * Key columns. The first names the fact's course (scope course or enrollment) or user (scope
+   * user); an enrollment-scoped table's first two are (course_id, user_id).
+   */
+  keys: readonly FactColumn[];
+  keyOf(fact: FactsByKind[K]): number[];
+  fromRow(row: FactRow): FactsByKind[K];
+}
+
+/**
+ * Latest-wins: one row per key, replaced by a fact later in (time, source, id) order. Deletions
+ * are stored as tombstones (`deleted`, no body).
+ */
+export interface RegisterTable<K extends FactKind> extends StoredKind<K> {
+  storage: 'register';
+  /** The one jsonb column holding the upserted value. */
+  body: string;
+  bodyOf(fact: FactsByKind[K]): { deleted: boolean; value: unknown };
+}
+
+/** Every distinct fact is kept (keyed by source and id), in columns of its own. */
+export interface LogTable<K extends FactKind> extends StoredKind<K> {
+  storage: 'log';
+  columns: readonly FactColumn[];
+  valuesOf(fact: FactsByKind[K]): unknown[];
+  /** Its facts can bring an enrollment into existence (so their owners' locks are taken). */
+  opensEnrollment: boolean;
+}
+
+export type FactTable<K extends FactKind> = RegisterTable<K> | LogTable<K>;
+
+/** One entry per fact kind: a kind missing here does not compile. */
+export type FactTables = { readonly [K in FactKind]: FactTable<K> };
+
+const bigint = (name: string): FactColumn => ({ name, type: 'bigint' });
+
+export const registerMeta = (r: FactRow): FactMeta => ({ time: r.fact_time, source: r.fact_source, id: r.fact_id, type: r.fact_type });
+export const logMeta = (r: FactRow): FactMeta => ({ time: r.fact_time, source: r.source, id: r.id, type: r.fact_type });
+
+/**
+ * Where and how each kind of fact is stored: storing (`FactRepository.store`) and loading
+ * (`loadEnrollmentFacts`) walk this table. The entries' order is the order a batch writes the
+ * tables in, the same for every writer, so concurrent batches lock rows in one order.
+ */
+export const FACT_TABLES: FactTables = {
+  course: {
+    storage: 'register',
+    table: 'course_facts',
+    scope: 'course',
+    keys: [bigint('course_id')],
+    keyOf: (f) => [f.courseId],
+    body: 'course',
+    bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.course }),
+    fromRow: (r) =>
+      r.deleted
+        ? { meta: registerMeta(r), courseId: r.course_id, deleted: true }
+        : { meta: registerMeta(r), courseId: r.course_id, deleted: false, course: r.course },
+  },
+  section: {
+    storage: 'register',
+    table: 'section_facts',
+    scope: 'course',
+    keys: [bigint('course_id'), bigint('section_id')],
+    keyOf: (f) => [f.courseId, f.sectionId],
+    body: 'section',
+    bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.section }),
+    fromRow: (r) =>
+      r.deleted
+        ? { meta: registerMeta(r), courseId: r.course_id, sectionId: r.section_id, deleted: true }
+        : { meta: registerMeta(r), courseId: r.course_id, sectionId: r.section_id, deleted: false, section: r.section },
+  },
+  lesson: {
+    storage: 'register',
+    table: 'lesson_facts',
+    scope: 'course',
+    keys: [bigint('course_id'), bigint('lesson_id')],
+    keyOf: (f) => [f.courseId, f.lessonId],
+    body: 'lesson',
+    bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.lesson }),
+    fromRow: (r) =>
+      r.deleted
+        ? { meta: registerMeta(r), courseId: r.course_id, lessonId: r.lesson_id, deleted: true }
+        : { meta: registerMeta(r), courseId: r.course_id, lessonId: r.lesson_id, deleted: false, lesson: r.lesson },
+  },
+  user: {
+    storage: 'register',
+    table: 'user_facts',
+    scope: 'user',
+    keys: [bigint('user_id')],
+    keyOf: (f) => [f.userId],
+    body: 'profile',
+    bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.user }),
+    fromRow: (r) =>
+      r.deleted ? { meta: registerMeta(r), userId: r.user_id, deleted: true } : { meta: registerMeta(r), userId: r.user_id, deleted: false, user: r.profile },
+  },
+  membership: {
+    storage: 'log',
+    table: 'membership_facts',
+    scope: 'enrollment',
+    opensEnrollment: true,
+    keys: [bigint('course_id'), bigint('user_id')],
+    keyOf: (f) => [f.courseId, f.userId],
+    columns: [
+      { name: 'join_status', type: 'text' },
+      { name: 'actor', type: 'jsonb' },
+      { name: 'assignment', type: 'jsonb' },
+      { name: 'custom_fields', type: 'jsonb' },
+    ],
+    valuesOf: (f) => [f.joinStatus, json(f.actor), json(f.assignment), json(f.customFields)],
+    fromRow: (r) => ({
+      meta: logMeta(r),
+      courseId: r.course_id,
+      userId: r.user_id,
+      joinStatus: r.join_status,
+      actor: r.actor,
+      ...(r.assignment === null ? {} : { assignment: r.assignment }),
+      ...(r.custom_fields === null ? {} : { customFields: r.custom_fields }),
+    }),
+  },
+  progress: {
+    storage: 'log',
+    table: 'progress_facts',
+    scope: 'enrollment',
+    opensEnrollment: false,
+    keys: [bigint('course_id'), bigint('user_id')],
+    keyOf: (f) => [f.courseId, f.userId],
+    columns: [bigint('lesson_id'), { name: 'completed', type: 'boolean' }, bigint('time_spent_seconds')],
+    valuesOf: (f) => [f.lessonId, f.completed, f.timeSpentSeconds],
+    fromRow: (r) => ({
+      meta: logMeta(r),
+      courseId: r.course_id,
+      userId: r.user_id,
+      lessonId: r.lesson_id,
+      completed: r.completed,
+      timeSpentSeconds: r.time_spent_seconds === null ? null : Number(r.time_spent_seconds),
+    }),
+  },
+  grade: {
+    storage: 'log',
+    table: 'grade_facts',
+    scope: 'enrollment',
+    opensEnrollment: false,
+    keys: [bigint('course_id'), bigint('user_id')],
+    keyOf: (f) => [f.courseId, f.userId],
+    columns: [bigint('attempt_number'), { name: 'score', type: 'numeric' }, { name: 'passed', type: 'boolean' }],
+    valuesOf: (f) => [f.attemptNumber, f.score, f.passed],
+    fromRow: (r) => ({
+      meta: logMeta(r),
+      courseId: r.course_id,
+      userId: r.user_id,
+      attemptNumber: Number(r.attempt_number),
+      score: Number(r.score),
+      passed: r.passed,
+    }),
+  },
+};
+
+/** The kinds in the registry's (write) order. */
+export const FACT_KINDS = Object.keys(FACT_TABLES) as FactKind[];
+
+/** The entry of one kind, typed for it. */
+export const factTable = <K extends FactKind>(kind: K): FactTable<K> => FACT_TABLES[kind];
 
 export interface EnrollmentKey {
   courseId: number;
@@ -32,7 +210,7 @@ const ERASURE_LOCK = 'enrollment-sync:erasure-scrub';
 /** A latest-wins table as `upsertRegister` writes it. */
 interface Register {
   table: string;
-  keys: readonly Column[];
+  keys: readonly FactColumn[];
   body: string;
   /** The register holds tombstones too (a `deleted` column); false = upserts only. */
   tombstones: boolean;
@@ -218,7 +396,7 @@ export class FactRepository {
   /** Inserts every fact not stored yet (by source and id) into a log table. */
   private async insertLog<K extends FactKind>(sql: Sql, spec: LogTable<K>, facts: readonly FactOf<K>[]): Promise<void> {
     const sorted = [...facts].sort((a, b) => byEventId(a.meta, b.meta)); // lock order, see byEventId
-    const columns: Column[] = [
+    const columns: FactColumn[] = [
       { name: 'source', type: 'text' },
       { name: 'id', type: 'text' },
       { name: 'fact_time', type: 'text' },
@@ -243,12 +421,12 @@ export class FactRepository {
     // One after another: inside a transaction they share one connection anyway.
     const loaded = {} as { [K in FactKind]: Map<string, FactsByKind[K][]> };
     for (const kind of FACT_KINDS) await this.loadKind(sql, kind, keys, loaded);
-    const snapshotRows: Row[] = await sql.query(`SELECT * FROM course_snapshots WHERE course_id = ANY($1::bigint[])`, [courseIds]);
+    const snapshotRows: FactRow[] = await sql.query(`SELECT * FROM course_snapshots WHERE course_id = ANY($1::bigint[])`, [courseIds]);
     const snapshots = new Map<number, CourseUpsertFact>(
       snapshotRows.map((r) => [Number(r.course_id), { meta: registerMeta(r), courseId: Number(r.course_id), deleted: false, course: r.course }]),
     );
     const actorIds = [...new Set([...loaded.membership.values()].flat().flatMap((f) => (f.actor ? [Number(f.actor.id)] : [])))];
-    const erasedRows: Row[] = actorIds.length === 0 ? [] : await sql.query(`SELECT user_id FROM erased_users WHERE user_id = ANY($1::bigint[])`, [actorIds]);
+    const erasedRows: FactRow[] = actorIds.length === 0 ? [] : await sql.query(`SELECT user_id FROM erased_users WHERE user_id = ANY($1::bigint[])`, [actorIds]);
     const erasedUserIds = new Set<number>(erasedRows.map((r) => Number(r.user_id)));
 
     for (const { courseId, userId } of keys) {
@@ -286,7 +464,7 @@ export class FactRepository {
         params: [keys.map((k) => k.courseId), keys.map((k) => k.userId)],
       },
     }[spec.scope];
-    const rows: Row[] = await sql.query(`SELECT * FROM ${spec.table} WHERE ${where.sql}`, where.params);
+    const rows: FactRow[] = await sql.query(`SELECT * FROM ${spec.table} WHERE ${where.sql}`, where.params);
     const groups = new Map<string, FactsByKind[K][]>();
     for (const row of rows) {
       const fact = spec.fromRow(row);

@@ -1,5 +1,5 @@
 import type { Fact, FactKind, FactMeta, FactOf } from '@app/domain';
-import { FACT_KINDS, FACT_TABLES, factTable, FactTables, logMeta, registerMeta, Row } from './fact-tables';
+import { FACT_KINDS, FACT_TABLES, factTable, FactTables, logMeta, registerMeta, FactRow } from './fact.repository';
 
 const meta = (n: number): FactMeta => ({ time: `2026-01-01T00:00:0${n}.000000Z`, source: '/lms', id: `evt-${n}`, type: 'lms.test' });
 
@@ -26,9 +26,9 @@ const FACTS: Fact[] = [
  * The row Postgres would hand back for what `store` writes: the key columns, the meta columns
  * of a register or a log, and the body (jsonb read back as a value, as pg does).
  */
-function storedRow<K extends FactKind>(kind: K, fact: FactOf<K>): Row {
+function storedRow<K extends FactKind>(kind: K, fact: FactOf<K>): FactRow {
   const spec = factTable(kind);
-  const row: Row = Object.fromEntries(spec.keys.map((c, i) => [c.name, spec.keyOf(fact)[i]]));
+  const row: FactRow = Object.fromEntries(spec.keys.map((c, i) => [c.name, spec.keyOf(fact)[i]]));
   if (spec.storage === 'register') {
     const { deleted, value } = spec.bodyOf(fact);
     const m = fact.meta;
