@@ -1,7 +1,7 @@
-import type { CourseEnrollment } from '../../domain/src/course-enrollment';
+import type { CourseEnrollment } from '@app/domain';
+import { COURSE_ENROLLMENT_FIELDS } from '@app/domain';
 import {
   buildOutputEvent,
-  COURSE_ENROLLMENT_FIELDS,
   courseEnrollmentSchema,
   decodeOutputEvent,
   encodeBinary,

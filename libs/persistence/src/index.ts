@@ -4,6 +4,7 @@ export { MIGRATIONS } from './migrations';
 export * from './repositories/sql';
 export * from './repositories/processed-events.repository';
 export * from './repositories/fact.repository';
+export * from './repositories/chunked-walk';
 export * from './repositories/enrollment.repository';
 export * from './repositories/course-member-stats.repository';
 export * from './repositories/outbox.repository';
