@@ -41,9 +41,10 @@ export const rel = (p: string): string => path.relative(ROOT, p) || '.';
 export const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The message of anything thrown; the stack too for what is not an InfraError (a bug). */
+/** The message of anything thrown; the stack too for what is not a user's error (a bug). */
 export function describeError(err: unknown): string {
-  if (err instanceof InfraError) return err.message;
+  // ConfigError: a bad TOPIC_* or KAFKA_SSL*/KAFKA_SASL* variable, checked by libs/config.
+  if (err instanceof InfraError || (err instanceof Error && err.name === 'ConfigError')) return err.message;
   if (err instanceof Error) return err.stack ?? err.message;
   return String(err);
 }
