@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, withoutTlsParams } from '@app/config';
+import { ConfigError, loadConfig, loadKafkaSecurity, withoutTlsParams } from '@app/config';
 
 describe('connection security settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'es-security-spec-'));
@@ -132,5 +132,18 @@ describe('connection security settings', () => {
     expect(loadConfig({ REDIS_URL: 'rediss://h:6380/0' }).redis.tls).toEqual({});
     expect(loadConfig({ REDIS_URL: 'rediss://h:6380/0', REDIS_TLS_CA_FILE: ca }).redis.tls).toEqual({ ca: expect.any(Buffer) });
     expect(problemsOf({ REDIS_TLS_CA_FILE: ca })).toEqual([expect.stringContaining('not rediss://')]);
+  });
+});
+
+describe('loadKafkaSecurity', () => {
+  it("resolves the Kafka connection alone, as the service's configuration does", () => {
+    const env = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p', API_PORT: 'not a port' };
+    expect(loadKafkaSecurity(env)).toEqual({ ssl: false, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } });
+    const { ssl, sasl } = loadConfig({ ...env, API_PORT: '3000' }).kafka;
+    expect(loadKafkaSecurity(env)).toEqual({ ssl, sasl });
+  });
+
+  it('names the bad Kafka variables', () => {
+    expect(() => loadKafkaSecurity({ KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/KAFKA_SASL_USERNAME is required/);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { ConfigError, RawConfig } from './env-schema';
+import { ConfigError, parseEnvVars, RawConfig } from './env-schema';
 
 /** How the service authenticates to Kafka; `undefined` = no SASL. */
 export type KafkaSasl =
@@ -63,7 +63,27 @@ function secret(problems: Problems, name: string, inline: string, file: string):
   return readNamed(problems, `${name}_FILE`, file)?.toString('utf8').replace(/\r?\n$/, '') ?? '';
 }
 
-function kafkaSecurity(c: RawConfig, problems: Problems): KafkaSecurity {
+/** The variables of the Kafka connection's TLS and SASL. */
+export const KAFKA_SECURITY_VARIABLES = [
+  'KAFKA_SSL',
+  'KAFKA_SSL_CA_FILE',
+  'KAFKA_SSL_CERT_FILE',
+  'KAFKA_SSL_KEY_FILE',
+  'KAFKA_SSL_REJECT_UNAUTHORIZED',
+  'KAFKA_SASL_MECHANISM',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
+  'KAFKA_SASL_PASSWORD_FILE',
+  'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL',
+  'KAFKA_SASL_OAUTHBEARER_SCOPE',
+  'KAFKA_SASL_OAUTHBEARER_EXTENSIONS',
+  'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE',
+  'KAFKA_SASL_AWS_AUTHORIZATION_IDENTITY',
+  'KAFKA_SASL_AWS_SESSION_TOKEN',
+  'KAFKA_SASL_AWS_SESSION_TOKEN_FILE',
+] as const;
+
+function kafkaSecurity(c: Pick<RawConfig, (typeof KAFKA_SECURITY_VARIABLES)[number]>, problems: Problems): KafkaSecurity {
   const fileSettings = ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const;
   let ssl: false | TlsOptions = false;
   if (c.KAFKA_SSL) {
@@ -197,6 +217,18 @@ function redisTls(c: RawConfig, problems: Problems): TlsOptions | undefined {
     return undefined;
   }
   return ca ? { ca } : {};
+}
+
+/**
+ * The Kafka connection's security alone, from the KAFKA_SSL* and KAFKA_SASL* variables only:
+ * `npm run infra:*` reaches a managed cluster exactly as the service does, without the rest of
+ * the configuration having to be valid. Throws ConfigError.
+ */
+export function loadKafkaSecurity(env: Record<string, string | undefined> = process.env): KafkaSecurity {
+  const problems: Problems = [];
+  const kafka = kafkaSecurity(parseEnvVars(env, KAFKA_SECURITY_VARIABLES), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return kafka;
 }
 
 /** Resolves every connection's security settings, reading the files they name; throws ConfigError. */

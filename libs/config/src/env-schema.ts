@@ -200,9 +200,15 @@ export type EnvName = keyof Schema;
 export type RawConfig = { [K in EnvName]: ReturnType<Schema[K]['parse']> };
 
 export function parseEnv(env: Record<string, string | undefined>): RawConfig {
+  return parseEnvVars(env, Object.keys(ENV_SCHEMA) as EnvName[]);
+}
+
+/** Parses only `names`, so a tool that needs a few settings is not stopped by an unrelated bad one. */
+export function parseEnvVars<K extends EnvName>(env: Record<string, string | undefined>, names: readonly K[]): Pick<RawConfig, K> {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
-  for (const [name, setting] of Object.entries(ENV_SCHEMA) as [EnvName, Setting<unknown>][]) {
+  for (const name of names) {
+    const setting: Setting<unknown> = ENV_SCHEMA[name];
     const raw = env[name] ?? setting.default ?? '';
     try {
       out[name] = setting.parse(raw, name);
@@ -213,5 +219,5 @@ export function parseEnv(env: Record<string, string | undefined>): RawConfig {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return out as RawConfig;
+  return out as Pick<RawConfig, K>;
 }
