@@ -1,4 +1,4 @@
-import { laterLsn, lsnValue, readerHasReplayed } from './replica-position';
+import { laterLsn, lsnAtLeast, lsnValue, readerHasReplayed } from './replica-position';
 
 describe('serving a page from the read database', () => {
   it('reads pg_lsn values as byte positions, refusing anything else', () => {
@@ -28,6 +28,12 @@ describe('serving a page from the read database', () => {
 
   it('an unreadable horizon position never lets the reader serve', () => {
     expect(readerHasReplayed('', { inRecovery: true, replayLsn: '5/0', currentLsn: null })).toBe(false);
+  });
+
+  it('a position remembered from an earlier look serves while the horizon stays behind it', () => {
+    expect(lsnAtLeast('3/0', '2/FFFFFFFF')).toBe(true);
+    expect(lsnAtLeast('3/0', '3/1')).toBe(false);
+    expect(lsnAtLeast(undefined, '0/0')).toBe(false);
   });
 
   it('keeps the later of two positions', () => {

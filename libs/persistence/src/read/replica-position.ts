@@ -29,9 +29,19 @@ export interface ReaderPosition {
  * past it. Anything unreadable means no, and the page is read from the primary.
  */
 export function readerHasReplayed(primaryLsn: string, at: ReaderPosition): boolean {
-  const needed = lsnValue(primaryLsn);
-  const reached = lsnValue(at.inRecovery ? at.replayLsn : at.currentLsn);
-  return needed !== undefined && reached !== undefined && reached >= needed;
+  return lsnAtLeast(readerReached(at), primaryLsn);
+}
+
+/** How far the reader has the primary's WAL: a standby's replay position, else its own. */
+export function readerReached(at: ReaderPosition): string | null {
+  return at.inRecovery ? at.replayLsn : at.currentLsn;
+}
+
+/** Whether position `reached` is at or past `needed`; false when either is unreadable. */
+export function lsnAtLeast(reached: string | null | undefined, needed: string): boolean {
+  const r = lsnValue(reached);
+  const n = lsnValue(needed);
+  return r !== undefined && n !== undefined && r >= n;
 }
 
 /** The later of two positions (a replica only moves forward); undefined ones are ignored. */

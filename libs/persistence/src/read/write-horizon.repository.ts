@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ReadDatabases } from './read-databases';
-import { laterLsn, READER_POSITION_SQL, ReaderPosition, readerHasReplayed } from './replica-position';
+import { laterLsn, lsnAtLeast, READER_POSITION_SQL, ReaderPosition, readerHasReplayed, readerReached } from './replica-position';
 
 /**
  * Writers stamp `updated_at` before they commit, so a row can become visible behind a position
@@ -69,12 +69,10 @@ export class WriteHorizonRepository {
    */
   async readerServes(bound: HorizonBound): Promise<boolean> {
     if (!this.dbs.separate) return true;
-    const known = { inRecovery: true, replayLsn: this.readerReached ?? null, currentLsn: null };
-    if (readerHasReplayed(bound.lsn, known)) return true;
+    if (lsnAtLeast(this.readerReached, bound.lsn)) return true;
     const [at]: ReaderPosition[] = await this.dbs.reader.query(READER_POSITION_SQL);
     if (!at) return false;
-    const reached = at.inRecovery ? at.replayLsn : at.currentLsn;
-    this.readerReached = laterLsn(this.readerReached, reached ?? undefined);
+    this.readerReached = laterLsn(this.readerReached, readerReached(at) ?? undefined);
     return readerHasReplayed(bound.lsn, at);
   }
 
