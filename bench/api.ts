@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
-import { decodeMessage, InputEvent } from '@app/contracts';
+import { decodeMessage, InputEvent, JOIN_STATUSES } from '@app/contracts';
 import { isLockConflict } from '@app/messaging';
 import { createDataSource, memberPageQuery, migrateUp } from '@app/persistence';
 import { createProjection, InputApplier } from '@app/projection';
@@ -239,7 +239,7 @@ async function getJson(base: string, path: string): Promise<{ status: number; et
  * sorts (a sort there would be of the course; the 20 joined rows above it may be sorted).
  */
 async function offsetPlan(ds: DataSource, offset: number): Promise<{ nodes: string[]; sortsCourse: boolean; heapFetches: number; ms: number }> {
-  const statuses = ['creator', 'manager', 'joined', 'invited', 'requested'];
+  const statuses = [...JOIN_STATUSES];
   const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = ANY($2)`, [BIG, statuses]);
   const { sql, params } = memberPageQuery({ courseId: BIG, statuses, ordering: '-joined_at', limit: 20, offset }, n);
   const [{ 'QUERY PLAN': [plan] }] = await ds.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
