@@ -48,7 +48,9 @@ export class EnrollmentListRepository {
     const rows: EnrollmentListRow[] = await db.query(...pageQuery(filters, limit, bound.at));
     if (rows.length > limit) return rows;
     const [{ more }]: { more: boolean }[] = await db.query(...pastBoundQuery(filters, bound.at));
-    return more ? this.dbs.primary.query(...pageQuery(filters, limit, 'exact')) : rows;
+    if (!more) return rows;
+    const exact: EnrollmentListRow[] = await this.dbs.primary.query(...pageQuery(filters, limit, 'exact'));
+    return exact;
   }
 
   /**
