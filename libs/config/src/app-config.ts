@@ -9,7 +9,14 @@ export interface AppConfig {
   kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number } & KafkaSecurity;
   topics: TopicsConfig;
   /** `ssl` resolved from DATABASE_URL's sslmode and DATABASE_SSL_CA_FILE (false = plaintext). */
-  database: { url: string; schema: string; poolSize: number; ssl: false | TlsOptions };
+  database: {
+    url: string;
+    schema: string;
+    poolSize: number;
+    ssl: false | TlsOptions;
+    /** DATABASE_READ_URL with its own `ssl`; absent when unset (the read API reads from `url`). */
+    read?: { url: string; ssl: false | TlsOptions };
+  };
   /** `tls` present for a rediss:// URL, with REDIS_TLS_CA_FILE's CA if set. */
   redis: { url: string; queuePrefix: string; tls?: TlsOptions };
   api: {
@@ -41,7 +48,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.LOG_LEVEL,
     kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.KAFKA_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS, ...security.kafka },
     topics: topicsConfig(c),
-    database: { url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolSize: c.DATABASE_POOL_SIZE, ssl: security.databaseSsl },
+    database: {
+      url: c.DATABASE_URL,
+      schema: c.DATABASE_SCHEMA,
+      poolSize: c.DATABASE_POOL_SIZE,
+      ssl: security.databaseSsl,
+      ...(security.databaseReadSsl !== undefined ? { read: { url: c.DATABASE_READ_URL, ssl: security.databaseReadSsl } } : {}),
+    },
     redis: { url: c.REDIS_URL, queuePrefix: c.QUEUE_PREFIX, ...(security.redisTls ? { tls: security.redisTls } : {}) },
     api: {
       port: c.API_PORT,

@@ -122,6 +122,19 @@ describe('connection security settings', () => {
       expect(problems[0]).not.toContain('pw@');
     });
 
+    it('DATABASE_READ_URL: absent unless set, then its own sslmode with the shared CA file', () => {
+      expect(loadConfig({ DATABASE_URL: base }).database.read).toBeUndefined();
+      expect(loadConfig({ DATABASE_URL: base, DATABASE_READ_URL: '' }).database.read).toBeUndefined();
+      const replica = 'postgres://u:pw@replica.example:5432/es';
+      expect(loadConfig({ DATABASE_URL: `${base}?sslmode=require`, DATABASE_READ_URL: replica }).database.read).toEqual({ url: replica, ssl: false });
+      const verified = loadConfig({ DATABASE_URL: base, DATABASE_READ_URL: replica, DATABASE_SSL_CA_FILE: ca }).database.read;
+      expect(verified).toEqual({ url: replica, ssl: { rejectUnauthorized: true, ca: expect.any(Buffer) } });
+      const problems = problemsOf({ DATABASE_READ_URL: `${replica}?sslmode=prefer` });
+      expect(problems).toEqual([expect.stringContaining('DATABASE_READ_URL sslmode=prefer')]);
+      expect(problems[0]).not.toContain('pw@');
+      expect(problemsOf({ DATABASE_READ_URL: 'mysql://replica.example/es' })).toEqual([expect.stringContaining('DATABASE_READ_URL must use postgres:')]);
+    });
+
     it('hands pg a URL without TLS parameters, so they cannot override the resolved ssl', () => {
       expect(withoutTlsParams(`${base}?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x`)).toBe(`${base}?application_name=x`);
       expect(withoutTlsParams(`${base}?sslmode=require`)).toBe(base);

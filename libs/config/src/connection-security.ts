@@ -32,6 +32,8 @@ export interface SecurityResolution {
   kafka: KafkaSecurity;
   /** pg `ssl`: false = plaintext. Pass it with `withoutTlsParams(url)`. */
   databaseSsl: false | TlsOptions;
+  /** The same for DATABASE_READ_URL; undefined when it is unset. */
+  databaseReadSsl?: false | TlsOptions;
   /** ioredis `tls`, present for rediss:// URLs. */
   redisTls?: TlsOptions;
 }
@@ -162,31 +164,31 @@ const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
 const PG_TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'uselibpqcompat'];
 
 /**
- * `sslmode` (and `sslrootcert`) of DATABASE_URL with libpq's meaning, plus DATABASE_SSL_CA_FILE:
+ * `sslmode` (and `sslrootcert`) of a Postgres URL (DATABASE_URL, DATABASE_READ_URL) with libpq's meaning, plus DATABASE_SSL_CA_FILE:
  * require = encrypted, unverified (verify-ca when a CA is given, as libpq does); verify-ca =
  * chain checked, host name not; verify-full = both. A CA file without sslmode means verify-full.
  */
-function postgresSsl(c: RawConfig, problems: Problems): false | TlsOptions {
-  const url = new URL(c.DATABASE_URL);
+function postgresSsl(c: RawConfig, name: 'DATABASE_URL' | 'DATABASE_READ_URL', problems: Problems): false | TlsOptions {
+  const url = new URL(c[name]);
   const params = url.searchParams;
   const rawMode = params.get('sslmode');
   for (const p of ['sslcert', 'sslkey', 'ssl', 'uselibpqcompat']) {
-    if (params.has(p)) problems.push(`DATABASE_URL: the ${p} parameter is not supported (use sslmode and DATABASE_SSL_CA_FILE)`);
+    if (params.has(p)) problems.push(`${name}: the ${p} parameter is not supported (use sslmode and DATABASE_SSL_CA_FILE)`);
   }
   const caFromUrl = params.get('sslrootcert') ?? '';
-  if (caFromUrl !== '' && c.DATABASE_SSL_CA_FILE !== '') problems.push('DATABASE_URL sslrootcert and DATABASE_SSL_CA_FILE are both set: keep one');
-  const caName = c.DATABASE_SSL_CA_FILE !== '' ? 'DATABASE_SSL_CA_FILE' : 'DATABASE_URL sslrootcert';
+  if (caFromUrl !== '' && c.DATABASE_SSL_CA_FILE !== '') problems.push(`${name} sslrootcert and DATABASE_SSL_CA_FILE are both set: keep one`);
+  const caName = c.DATABASE_SSL_CA_FILE !== '' ? 'DATABASE_SSL_CA_FILE' : `${name} sslrootcert`;
   const ca = readNamed(problems, caName, c.DATABASE_SSL_CA_FILE || caFromUrl);
   let mode = rawMode ?? (ca ? 'verify-full' : 'disable');
   if (mode === 'prefer' || mode === 'allow') {
-    problems.push(`DATABASE_URL sslmode=${mode} would fall back to plaintext, which this service does not do: use disable or require/verify-ca/verify-full`);
+    problems.push(`${name} sslmode=${mode} would fall back to plaintext, which this service does not do: use disable or require/verify-ca/verify-full`);
     mode = 'disable';
   } else if (!(SSL_MODES as readonly string[]).includes(mode)) {
-    problems.push(`DATABASE_URL sslmode must be one of ${SSL_MODES.join(', ')}, got "${mode}"`);
+    problems.push(`${name} sslmode must be one of ${SSL_MODES.join(', ')}, got "${mode}"`);
     mode = 'disable';
   }
   if (mode === 'require' && ca) mode = 'verify-ca';
-  if (mode === 'disable' && ca) problems.push(`${caName} is set but DATABASE_URL has sslmode=disable`);
+  if (mode === 'disable' && ca) problems.push(`${caName} is set but ${name} has sslmode=disable`);
   return mode === 'disable'
       ? false
       : mode === 'require'
@@ -234,7 +236,12 @@ export function loadKafkaSecurity(env: Record<string, string | undefined> = proc
 /** Resolves every connection's security settings, reading the files they name; throws ConfigError. */
 export function resolveSecurity(c: RawConfig): SecurityResolution {
   const problems: Problems = [];
-  const resolved = { kafka: kafkaSecurity(c, problems), databaseSsl: postgresSsl(c, problems), redisTls: redisTls(c, problems) };
+  const resolved: SecurityResolution = {
+    kafka: kafkaSecurity(c, problems),
+    databaseSsl: postgresSsl(c, 'DATABASE_URL', problems),
+    ...(c.DATABASE_READ_URL !== '' ? { databaseReadSsl: postgresSsl(c, 'DATABASE_READ_URL', problems) } : {}),
+    redisTls: redisTls(c, problems),
+  };
   if (problems.length > 0) throw new ConfigError(problems);
   return resolved;
 }

@@ -9,3 +9,4 @@ export * from './repositories/enrollment.repository';
 export * from './repositories/course-member-stats.repository';
 export * from './repositories/outbox.repository';
 export * from './repositories/recompute-request.repository';
+export * from './read';
