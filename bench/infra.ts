@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
@@ -162,4 +162,27 @@ export function machineCpu(): { busy: number; total: number } {
   const total = f.reduce((a, b) => a + b, 0) / 100;
   const idle = (f[3] + f[4]) / 100;
   return { busy: total - idle, total };
+}
+
+/**
+ * CPU seconds (user + system) used so far by every process whose command name is one of
+ * `names` (e.g. postgres, java), from /proc/<pid>/stat, summed per name. Processes that start
+ * or end between two readings make a difference of two readings approximate.
+ */
+export function processCpuByName(names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const comm = /\((.*)\)/.exec(stat)?.[1] ?? '';
+    if (!(comm in out)) continue;
+    const fields = stat.replace(/^.*\) /, '').split(' ');
+    out[comm] += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return out;
 }
