@@ -23,10 +23,36 @@ export class RunResources {
 
   async setUp(): Promise<void> {
     await this.admin.connect();
-    await this.admin.createTopics({ topics: topicSpecs(this.run.config), waitForLeaders: true });
+    await this.createTopics();
     this.ds = createDataSource({ ...this.run.config.database, poolSize: 3 }, { applicationName: 'bench' });
     await this.ds.initialize();
     await migrateUp(this.ds, this.run.config.database.schema);
+  }
+
+  /**
+   * Creates the run's topics and waits for their leaders. On a loaded broker kafkajs' own wait
+   * can give up (UNKNOWN_TOPIC_OR_PARTITION, retriable) while the topics are still being set up:
+   * then the metadata is polled until every partition has a leader.
+   */
+  private async createTopics(timeoutMs = 60_000): Promise<void> {
+    const specs = topicSpecs(this.run.config);
+    try {
+      await this.admin.createTopics({ topics: specs, waitForLeaders: true });
+      return;
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable) throw err;
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+        if (topics.length === specs.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (err) {
+        if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topics of run ${this.run.id} have no leaders after ${timeoutMs} ms`);
+      await sleep(500);
+    }
   }
 
   async tearDown(): Promise<void> {
