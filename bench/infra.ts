@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
@@ -23,10 +23,36 @@ export class RunResources {
 
   async setUp(): Promise<void> {
     await this.admin.connect();
-    await this.admin.createTopics({ topics: topicSpecs(this.run.config), waitForLeaders: true });
+    await this.createTopics();
     this.ds = createDataSource({ ...this.run.config.database, poolSize: 3 }, { applicationName: 'bench' });
     await this.ds.initialize();
     await migrateUp(this.ds, this.run.config.database.schema);
+  }
+
+  /**
+   * Creates the run's topics and waits for their leaders. On a loaded broker kafkajs' own wait
+   * can give up (UNKNOWN_TOPIC_OR_PARTITION, retriable) while the topics are still being set up:
+   * then the metadata is polled until every partition has a leader.
+   */
+  private async createTopics(timeoutMs = 60_000): Promise<void> {
+    const specs = topicSpecs(this.run.config);
+    try {
+      await this.admin.createTopics({ topics: specs, waitForLeaders: true });
+      return;
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable) throw err;
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+        if (topics.length === specs.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (err) {
+        if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topics of run ${this.run.id} have no leaders after ${timeoutMs} ms`);
+      await sleep(500);
+    }
   }
 
   async tearDown(): Promise<void> {
@@ -162,4 +188,27 @@ export function machineCpu(): { busy: number; total: number } {
   const total = f.reduce((a, b) => a + b, 0) / 100;
   const idle = (f[3] + f[4]) / 100;
   return { busy: total - idle, total };
+}
+
+/**
+ * CPU seconds (user + system) used so far by every process whose command name is one of
+ * `names` (e.g. postgres, java), from /proc/<pid>/stat, summed per name. Processes that start
+ * or end between two readings make a difference of two readings approximate.
+ */
+export function processCpuByName(names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const comm = /\((.*)\)/.exec(stat)?.[1] ?? '';
+    if (!(comm in out)) continue;
+    const fields = stat.replace(/^.*\) /, '').split(' ');
+    out[comm] += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return out;
 }

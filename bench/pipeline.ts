@@ -19,11 +19,20 @@ export function toKafka(config: AppConfig, msgs: Iterable<InputMessage>): OutMes
   return out;
 }
 
+/** The messages, each on this run's topic of the same kind (messages are built for a template config). */
+export function rebind(msgs: OutMessage[], topics: Record<string, unknown>): OutMessage[] {
+  const byBase = new Map<string, string>();
+  for (const t of Object.values(topics)) if (typeof t === 'string') byBase.set(t.replace(/\.bench\..*$/, ''), t);
+  return msgs.map((m) => ({ ...m, topic: byBase.get(m.topic.replace(/\.bench\..*$/, '')) ?? m.topic }));
+}
+
 /** Counts (and optionally timestamps by cause id) every event arriving on the output topic. */
 export class OutputWatcher {
   count = 0;
   firstAt = 0;
   lastAt = 0;
+  /** output partition → events that arrived on it (a relay slot is one or more partitions) */
+  readonly perPartition = new Map<number, number>();
   /** cause id → first arrival time (ms, performance clock), when tracking causes. */
   readonly causeArrival = new Map<string, number>();
   private consumer: Consumer;
@@ -47,6 +56,7 @@ export class OutputWatcher {
         if (this.count === 0) this.firstAt = now;
         this.count += batch.messages.length;
         this.lastAt = now;
+        this.perPartition.set(batch.partition, (this.perPartition.get(batch.partition) ?? 0) + batch.messages.length);
         if (this.trackCauses) {
           for (const m of batch.messages) {
             if (!m.value) continue;
@@ -119,6 +129,8 @@ export interface Sample {
   t: number;
   consumed: number;
   outputs: number;
+  /** rows in the outbox (written, not yet published and purged) */
+  outbox?: number;
 }
 
 export interface DoneResult {
@@ -154,7 +166,7 @@ export async function waitDone(
       res.outboxSize(),
       opts.waitRecomputes ? res.pendingRecomputes() : Promise.resolve(0),
     ]);
-    samples.push({ t: (now - startedAt) / 1000, consumed, outputs: watcher.count });
+    samples.push({ t: (now - startedAt) / 1000, consumed, outputs: watcher.count, outbox });
     const key = `${consumed}/${watcher.count}/${outbox}`;
     if (key !== lastKey) {
       lastKey = key;
@@ -174,12 +186,12 @@ export async function waitDone(
 }
 
 /** Per-second rates from cumulative samples. */
-export function perSecond(samples: Sample[]): { t: number; inPerSec: number; outPerSec: number }[] {
-  const out: { t: number; inPerSec: number; outPerSec: number }[] = [];
+export function perSecond(samples: Sample[]): { t: number; inPerSec: number; outPerSec: number; outbox?: number }[] {
+  const out: { t: number; inPerSec: number; outPerSec: number; outbox?: number }[] = [];
   let prev: Sample = { t: 0, consumed: 0, outputs: 0 };
   for (const s of samples) {
     const dt = s.t - prev.t || 1;
-    out.push({ t: Math.round(s.t * 10) / 10, inPerSec: Math.round((s.consumed - prev.consumed) / dt), outPerSec: Math.round((s.outputs - prev.outputs) / dt) });
+    out.push({ t: Math.round(s.t * 10) / 10, inPerSec: Math.round((s.consumed - prev.consumed) / dt), outPerSec: Math.round((s.outputs - prev.outputs) / dt), outbox: s.outbox });
     prev = s;
   }
   return out;

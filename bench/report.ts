@@ -154,3 +154,11 @@ export function table(rows: [string, string, string?][]): string {
   const w1 = Math.max(...rows.map((r) => r[1].length));
   return rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}${c ? `  ${c}` : ''}`).join('\n');
 }
+
+/** A table of any width: the first row is the header, numbers (and n/a) right-aligned. */
+export function grid(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const numeric = (v: string) => /^[\d,.\s/%×-]+$|^n\/a$/.test(v);
+  const line = (r: string[]) => r.map((v, c) => (c > 0 && numeric(v) ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
