@@ -156,14 +156,15 @@ export class SlotSampler {
     const problems: string[] = [];
     if (takeoverMs === undefined || !Number.isFinite(takeoverMs)) problems.push('SLOT_TAKEOVER_MS is unknown: set it with --slot-takeover-ms');
     if (gaps.allOwnedAt === undefined) problems.push(`the ${this.samples.length} sample(s) never saw every slot owned at once${this.errors ? ` (${this.errors} failed, last: ${this.lastError})` : ''}`);
+    const ms = (n: number) => Math.round(n).toLocaleString('en-US');
     const bound = (takeoverMs ?? 0) + gaps.samplingPeriodMs + marginMs;
     for (const i of gaps.intervals) {
-      if (i.to - i.from > bound) problems.push(`slot ${i.slot} unowned ${(i.to - i.from).toLocaleString('en-US')} ms${i.open ? ' (still at the last sample)' : ''}, more than ${bound.toLocaleString('en-US')} ms`);
+      if (i.to - i.from > bound) problems.push(`slot ${i.slot} unowned ${ms(i.to - i.from)} ms${i.open ? ' (still at the last sample)' : ''}, more than ${ms(bound)} ms`);
     }
     const slots = new Set(this.samples.flatMap((s) => [...s.owned.keys()])).size;
     const summary =
-      `${slots} slots, ${replicas} replicas: longest unowned ${gaps.maxGapMs.toLocaleString('en-US')} ms ` +
-      `(${gaps.intervals.length} interval(s)) ≤ ${(takeoverMs ?? NaN).toLocaleString('en-US')} + ${gaps.samplingPeriodMs.toLocaleString('en-US')} sampling + ${marginMs} ms`;
+      `${slots} slots, ${replicas} replicas: longest unowned ${ms(gaps.maxGapMs)} ms ` +
+      `(${gaps.intervals.length} interval(s)) ≤ ${ms(takeoverMs ?? NaN)} + ${ms(gaps.samplingPeriodMs)} sampling + ${marginMs} ms`;
     return { name, ok: problems.length === 0, summary: problems.length === 0 ? summary : `${problems.length} problem(s)`, problems: problems.slice(0, 10) };
   }
 }
