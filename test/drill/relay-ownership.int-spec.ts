@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { DataSource } from 'typeorm';
 import { createDataSource, migrateUp } from '@app/persistence';
 import { slotGaps } from '@app/workload';
-import { relayHasSlots, SlotSampler, slotTableExists } from '../../bench/drill/relay-ownership';
+import { relayHasSlots, relayLockHolder, SlotSampler, slotTableExists } from '../../bench/drill/relay-ownership';
 import { eventually } from '../support/eventually';
 import { isolatedConfig } from '../support/isolation';
 
@@ -80,6 +82,43 @@ describe('drill slot sampler', () => {
       expect(pastLease.problems).toContainEqual(expect.stringMatching(/^slot 2 unowned [\d,]+ ms \(still at the last sample\), more than [\d,]+ ms$/));
     } finally {
       await sampler.stop();
+    }
+  });
+});
+
+describe('drill relay lock holder (the single relay, before slots)', () => {
+  const config = isolatedConfig();
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    ds = await createDataSource({ ...config.database, poolSize: 2 }).initialize();
+  });
+
+  afterAll(async () => {
+    await ds.destroy();
+  });
+
+  it('finds the process whose connection holds the relay lock of the schema, not for another schema', async () => {
+    // A stand-in relay: a process of its own taking the relay's session lock, as the relay does.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const { Client } = require('pg');
+         const c = new Client({ connectionString: process.env.DB_URL });
+         c.connect()
+           .then(() => c.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [process.env.LOCK_KEY]))
+           .then((r) => { console.log(r.rows[0].locked ? 'locked' : 'not locked'); setInterval(() => undefined, 1000); });`,
+      ],
+      { env: { ...process.env, DB_URL: config.database.url, LOCK_KEY: `enrollment-sync:outbox-relay:${config.database.schema}` }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const [first] = (await once(holder.stdout!, 'data')) as [Buffer];
+      expect(first.toString().trim()).toBe('locked');
+      expect(await relayLockHolder(ds, config.database.schema, [process.pid, holder.pid!])).toBe(holder.pid);
+      expect(await relayLockHolder(ds, `${config.database.schema}_other`, [process.pid, holder.pid!])).toBeUndefined();
+    } finally {
+      holder.kill('SIGKILL');
     }
   });
 });
