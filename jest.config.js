@@ -14,6 +14,8 @@ const swc = [
 const moduleNameMapper = {
   '^@app/(config|contracts|domain|persistence|projection|workload|messaging|jobs|observability)$': '<rootDir>/libs/$1/src',
   '^@app/(config|contracts|domain|persistence|projection|workload|messaging|jobs|observability)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  '^@app/(sync-worker)/(.*)$': '<rootDir>/apps/$1/src/$2',
+  '^@app/scripts/(.*)$': '<rootDir>/scripts/$1',
 };
 const common = {
   rootDir: __dirname,

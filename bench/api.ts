@@ -16,11 +16,11 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { decodeMessage, InputEvent } from '@app/contracts';
+import { JOIN_STATUSES } from '@app/domain';
 import { isLockConflict } from '@app/messaging';
-import { createDataSource, migrateUp } from '@app/persistence';
+import { createDataSource, memberPageQuery, migrateUp } from '@app/persistence';
 import { createProjection, InputApplier } from '@app/projection';
 import { clock, events, InputMessage } from '@app/workload';
-import { memberPageQuery } from '../apps/read-api/src/community/member-list.query';
 import { isolatedRun } from './env';
 import { machineCpu, sleep, WorkerChild } from './infra';
 import { barChartSvg, percentile, table } from './report';
@@ -240,7 +240,7 @@ async function getJson(base: string, path: string): Promise<{ status: number; et
  * sorts (a sort there would be of the course; the 20 joined rows above it may be sorted).
  */
 async function offsetPlan(ds: DataSource, offset: number): Promise<{ nodes: string[]; sortsCourse: boolean; heapFetches: number; ms: number }> {
-  const statuses = ['creator', 'manager', 'joined', 'invited', 'requested'];
+  const statuses = [...JOIN_STATUSES];
   const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = ANY($2)`, [BIG, statuses]);
   const { sql, params } = memberPageQuery({ courseId: BIG, statuses, ordering: '-joined_at', limit: 20, offset }, n);
   const [{ 'QUERY PLAN': [plan] }] = await ds.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);

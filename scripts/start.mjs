@@ -36,7 +36,7 @@ if (!env.API_TOKENS) {
 }
 
 if (!appsOnly) {
-  step('infrastructure', process.execPath, [join(root, 'scripts', 'infra.mjs'), 'up']);
+  step('infrastructure', process.execPath, [join(root, 'scripts', 'run-ts.mjs'), join(root, 'scripts', 'infra', 'cli.ts'), 'up']);
   step('build', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent']);
   step('migrate', process.execPath, [join(root, 'dist', 'scripts', 'migrate.js'), 'up']);
 }

@@ -22,7 +22,7 @@ const jestArgs = process.argv.slice(2);
 const unitOnly = jestArgs.join(' ').includes('--selectProjects unit');
 
 // --secure: the SASL_SSL listener that test/security/kafka-sasl-ssl.int-spec.ts connects through.
-if (!unitOnly) run('infrastructure', process.execPath, [join(root, 'scripts', 'infra.mjs'), 'up', '--secure']);
+if (!unitOnly) run('infrastructure', process.execPath, [join(root, 'scripts', 'run-ts.mjs'), join(root, 'scripts', 'infra', 'cli.ts'), 'up', '--secure']);
 run('type check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 // The end-to-end drill runs the built worker as a child process and kills it.
 if (!unitOnly) run('build', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent']);

@@ -12,7 +12,8 @@ import { resolve } from 'node:path';
 import Redis from 'ioredis';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
-const INFRA = resolve(ROOT, 'scripts', 'infra.mjs');
+// `npm run infra:*` as argv: the runner compiles the infra sources on demand, so it works with or without a build.
+const INFRA = [resolve(ROOT, 'scripts', 'run-ts.mjs'), resolve(ROOT, 'scripts', 'infra', 'cli.ts')];
 
 export interface CommandResult {
   ok: boolean;
@@ -47,15 +48,15 @@ export async function restartKafka(): Promise<string> {
   const custom = process.env.DRILL_KAFKA_RESTART;
   if (custom) return `${custom}: ${((await must('DRILL_KAFKA_RESTART', custom)).ms / 1000).toFixed(1)} s`;
   // Restart the version that is running (`down` alone would stop every broker it started).
-  const status = await runCommand([process.execPath, INFRA, 'status']);
+  const status = await runCommand([process.execPath, ...INFRA, 'status']);
   const version = /kafka: up on \S+ \((\d+\.\d+\.\d+), pid/.exec(status.output)?.[1];
-  if (!version) throw new FaultError(`no broker started by scripts/infra.mjs answers, so the drill cannot restart it (set DRILL_KAFKA_RESTART)`);
+  if (!version) throw new FaultError(`no broker started by npm run infra:up answers, so the drill cannot restart it (set DRILL_KAFKA_RESTART)`);
   const env = { ...process.env, KAFKA_VERSION: version };
-  const down = await must('infra.mjs down', [process.execPath, INFRA, 'down'], env);
+  const down = await must('infra:down', [process.execPath, ...INFRA, 'down'], env);
   if (!/stopped pid/.test(down.output)) {
-    throw new FaultError(`the broker was not started by scripts/infra.mjs, so the drill cannot restart it (set DRILL_KAFKA_RESTART): ${down.output.split('\n')[0]}`);
+    throw new FaultError(`the broker was not started by npm run infra:up, so the drill cannot restart it (set DRILL_KAFKA_RESTART): ${down.output.split('\n')[0]}`);
   }
-  const up = await must('infra.mjs up', [process.execPath, INFRA, 'up'], env);
+  const up = await must('infra:up', [process.execPath, ...INFRA, 'up'], env);
   return `${version} stopped (SIGTERM) and started again, away ${((down.ms + up.ms) / 1000).toFixed(1)} s`;
 }
 
@@ -105,6 +106,6 @@ export async function stopRedis(redisUrl: string): Promise<string> {
 export async function startRedis(): Promise<string> {
   const custom = process.env.DRILL_REDIS_START;
   if (custom) return `${custom}: ${((await must('DRILL_REDIS_START', custom)).ms / 1000).toFixed(1)} s`;
-  const r = await must('infra.mjs up', [process.execPath, INFRA, 'up']);
-  return /redis: not answering/.test(r.output) ? 'started again by infra.mjs up' : 'infra.mjs up (Redis was already back)';
+  const r = await must('infra:up', [process.execPath, ...INFRA, 'up']);
+  return /redis: not answering/.test(r.output) ? 'started again by infra:up' : 'infra:up (Redis was already back)';
 }

@@ -5,7 +5,7 @@ import { DEAD_LETTER_PROVIDERS, KafkaModule } from '@app/messaging';
 import { LoggingModule, MetricsModule } from '@app/observability';
 import { PersistenceModule } from '@app/persistence';
 import { ProjectionModule } from '@app/projection';
-import { OutboxRelay } from '../../apps/sync-worker/src/outbox/outbox-relay';
+import { OutboxRelay } from '@app/sync-worker/outbox/outbox-relay';
 import { StockInputEventsController } from './input-events.controller';
 
 /** The relay publishes the outbox, as in the service, so both measure input to output event. */

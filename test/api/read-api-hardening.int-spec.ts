@@ -449,7 +449,7 @@ describe('read API hardening (issue 10)', () => {
       const body: Json = await res.json();
       expect(res.status).toBe(200);
       expect(body.status).toBe('ok');
-      expect(body.checks).toEqual({ postgres: { ok: true } });
+      expect(body.checks).toEqual({ postgres: { ok: true }, postgres_read: { ok: true } });
       expect(body.workers.consumer_group).toMatchObject({ group: config.kafka.groupId, members: 0 });
       expect(body.workers.consumer_group.state).not.toBe('Stable');
       expect(body.workers).toHaveProperty('kafka');

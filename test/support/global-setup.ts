@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 export default async function globalSetup(): Promise<void> {
   if (process.env.INFRA_READY === '1') return;
-  execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'infra.mjs'), 'up', '--secure'], { stdio: 'inherit' });
+  const scripts = join(__dirname, '..', '..', 'scripts');
+  execFileSync(process.execPath, [join(scripts, 'run-ts.mjs'), join(scripts, 'infra', 'cli.ts'), 'up', '--secure'], { stdio: 'inherit' });
   process.env.INFRA_READY = '1';
 }

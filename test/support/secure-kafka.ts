@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { ensureLocalTls } from '../../scripts/infra/secure-listener';
 
 const ROOT = join(__dirname, '..', '..');
 export const SECURE_LISTENER_FILE = join(ROOT, '.infra', 'kafka', 'secure-listener.json');
@@ -55,12 +56,8 @@ export function secureEnv(l: SecureListener): Record<string, string> {
 
 /** The local CA and its 127.0.0.1 certificate (.infra/tls), made by the same code as infra's. */
 export function localTls(): { ca: string; cert: string; key: string } {
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(join(ROOT, 'scripts', 'infra.mjs'))}); process.stdout.write(JSON.stringify(m.ensureLocalTls()));`], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  const files = JSON.parse(out.slice(out.indexOf('{'))) as { ca: string; cert: string; key: string };
-  return { ca: files.ca, cert: files.cert, key: files.key };
+  const { ca, cert, key } = ensureLocalTls();
+  return { ca, cert, key };
 }
 
 /** A CA of its own that signed nothing the brokers present: for "wrong CA" cases. */

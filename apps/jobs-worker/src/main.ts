@@ -1,4 +1,4 @@
-import '../../../libs/observability/src/tracing-preload'; // first: OpenTelemetry patches what loads after it
+import '@app/observability/tracing-preload'; // first: OpenTelemetry patches what loads after it
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@app/config';

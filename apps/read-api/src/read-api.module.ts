@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
 import { KafkaModule } from '@app/messaging';
 import { LoggingModule, MetricsModule } from '@app/observability';
+import { ReadPersistenceModule } from '@app/persistence';
 import { QUEUES_BASE_PATH, QueuesAdminModule } from './admin/queues-admin.module';
 import { CourseViewsController } from './community/course-views.controller';
 import { DocsController } from './docs/docs.controller';
@@ -13,11 +14,10 @@ import { AuthModule } from './http/auth.module';
 import { JsonErrorFilter } from './http/error.filter';
 import { HttpMetrics } from './http/http-metrics';
 import { securityHeaders } from './http/security-headers';
-import { ReadDatabaseModule } from './read-database.module';
 import { CourseEnrollmentsController } from './unified/course-enrollments.controller';
 
 @Module({
-  imports: [ConfigModule, LoggingModule, MetricsModule, ReadDatabaseModule, KafkaModule, AuthModule, QueuesAdminModule],
+  imports: [ConfigModule, LoggingModule, MetricsModule, ReadPersistenceModule, KafkaModule, AuthModule, QueuesAdminModule],
   controllers: [HealthController, CourseEnrollmentsController, CourseViewsController, DocsController],
   providers: [
     DependencyChecks,

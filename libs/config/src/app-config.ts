@@ -1,23 +1,22 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { KafkaSecurity, resolveSecurity } from './connection-security';
 import { parseEnv, RawConfig } from './env-schema';
+import { topicsConfig, TopicsConfig } from './topics-config';
 
 export interface AppConfig {
   env: RawConfig['NODE_ENV'];
   logLevel: RawConfig['LOG_LEVEL'];
   kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number } & KafkaSecurity;
-  topics: {
-    courses: string;
-    memberships: string;
-    lessonProgress: string;
-    users: string;
-    courseEnrollments: string;
-    dlq: string;
-    partitions: number;
-    dlqPartitions: number;
-  };
+  topics: TopicsConfig;
   /** `ssl` resolved from DATABASE_URL's sslmode and DATABASE_SSL_CA_FILE (false = plaintext). */
-  database: { url: string; schema: string; poolSize: number; ssl: false | TlsOptions };
+  database: {
+    url: string;
+    schema: string;
+    poolSize: number;
+    ssl: false | TlsOptions;
+    /** DATABASE_READ_URL with its own `ssl`; absent when unset (the read API reads from `url`). */
+    read?: { url: string; ssl: false | TlsOptions };
+  };
   /** `tls` present for a rediss:// URL, with REDIS_TLS_CA_FILE's CA if set. */
   redis: { url: string; queuePrefix: string; tls?: TlsOptions };
   api: {
@@ -48,17 +47,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: c.NODE_ENV,
     logLevel: c.LOG_LEVEL,
     kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.KAFKA_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS, ...security.kafka },
-    topics: {
-      courses: c.TOPIC_COURSES,
-      memberships: c.TOPIC_MEMBERSHIPS,
-      lessonProgress: c.TOPIC_LESSON_PROGRESS,
-      users: c.TOPIC_USERS,
-      courseEnrollments: c.TOPIC_COURSE_ENROLLMENTS,
-      dlq: c.TOPIC_DLQ,
-      partitions: c.TOPIC_PARTITIONS,
-      dlqPartitions: c.DLQ_PARTITIONS,
+    topics: topicsConfig(c),
+    database: {
+      url: c.DATABASE_URL,
+      schema: c.DATABASE_SCHEMA,
+      poolSize: c.DATABASE_POOL_SIZE,
+      ssl: security.databaseSsl,
+      ...(security.databaseReadSsl !== undefined ? { read: { url: c.DATABASE_READ_URL, ssl: security.databaseReadSsl } } : {}),
     },
-    database: { url: c.DATABASE_URL, schema: c.DATABASE_SCHEMA, poolSize: c.DATABASE_POOL_SIZE, ssl: security.databaseSsl },
     redis: { url: c.REDIS_URL, queuePrefix: c.QUEUE_PREFIX, ...(security.redisTls ? { tls: security.redisTls } : {}) },
     api: {
       port: c.API_PORT,

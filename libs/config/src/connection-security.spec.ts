@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, withoutTlsParams } from '@app/config';
+import { ConfigError, loadConfig, loadKafkaSecurity, withoutTlsParams } from '@app/config';
 
 describe('connection security settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'es-security-spec-'));
@@ -122,6 +122,19 @@ describe('connection security settings', () => {
       expect(problems[0]).not.toContain('pw@');
     });
 
+    it('DATABASE_READ_URL: absent unless set, then its own sslmode with the shared CA file', () => {
+      expect(loadConfig({ DATABASE_URL: base }).database.read).toBeUndefined();
+      expect(loadConfig({ DATABASE_URL: base, DATABASE_READ_URL: '' }).database.read).toBeUndefined();
+      const replica = 'postgres://u:pw@replica.example:5432/es';
+      expect(loadConfig({ DATABASE_URL: `${base}?sslmode=require`, DATABASE_READ_URL: replica }).database.read).toEqual({ url: replica, ssl: false });
+      const verified = loadConfig({ DATABASE_URL: base, DATABASE_READ_URL: replica, DATABASE_SSL_CA_FILE: ca }).database.read;
+      expect(verified).toEqual({ url: replica, ssl: { rejectUnauthorized: true, ca: expect.any(Buffer) } });
+      const problems = problemsOf({ DATABASE_READ_URL: `${replica}?sslmode=prefer` });
+      expect(problems).toEqual([expect.stringContaining('DATABASE_READ_URL sslmode=prefer')]);
+      expect(problems[0]).not.toContain('pw@');
+      expect(problemsOf({ DATABASE_READ_URL: 'mysql://replica.example/es' })).toEqual([expect.stringContaining('DATABASE_READ_URL must use postgres:')]);
+    });
+
     it('hands pg a URL without TLS parameters, so they cannot override the resolved ssl', () => {
       expect(withoutTlsParams(`${base}?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&application_name=x`)).toBe(`${base}?application_name=x`);
       expect(withoutTlsParams(`${base}?sslmode=require`)).toBe(base);
@@ -132,5 +145,18 @@ describe('connection security settings', () => {
     expect(loadConfig({ REDIS_URL: 'rediss://h:6380/0' }).redis.tls).toEqual({});
     expect(loadConfig({ REDIS_URL: 'rediss://h:6380/0', REDIS_TLS_CA_FILE: ca }).redis.tls).toEqual({ ca: expect.any(Buffer) });
     expect(problemsOf({ REDIS_TLS_CA_FILE: ca })).toEqual([expect.stringContaining('not rediss://')]);
+  });
+});
+
+describe('loadKafkaSecurity', () => {
+  it("resolves the Kafka connection alone, as the service's configuration does", () => {
+    const env = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p', API_PORT: 'not a port' };
+    expect(loadKafkaSecurity(env)).toEqual({ ssl: false, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } });
+    const { ssl, sasl } = loadConfig({ ...env, API_PORT: '3000' }).kafka;
+    expect(loadKafkaSecurity(env)).toEqual({ ssl, sasl });
+  });
+
+  it('names the bad Kafka variables', () => {
+    expect(() => loadKafkaSecurity({ KAFKA_SASL_MECHANISM: 'plain' })).toThrow(/KAFKA_SASL_USERNAME is required/);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { ConfigError, RawConfig } from './env-schema';
+import { ConfigError, parseEnvVars, RawConfig } from './env-schema';
 
 /** How the service authenticates to Kafka; `undefined` = no SASL. */
 export type KafkaSasl =
@@ -32,6 +32,8 @@ export interface SecurityResolution {
   kafka: KafkaSecurity;
   /** pg `ssl`: false = plaintext. Pass it with `withoutTlsParams(url)`. */
   databaseSsl: false | TlsOptions;
+  /** The same for DATABASE_READ_URL; undefined when it is unset. */
+  databaseReadSsl?: false | TlsOptions;
   /** ioredis `tls`, present for rediss:// URLs. */
   redisTls?: TlsOptions;
 }
@@ -63,7 +65,27 @@ function secret(problems: Problems, name: string, inline: string, file: string):
   return readNamed(problems, `${name}_FILE`, file)?.toString('utf8').replace(/\r?\n$/, '') ?? '';
 }
 
-function kafkaSecurity(c: RawConfig, problems: Problems): KafkaSecurity {
+/** The variables of the Kafka connection's TLS and SASL. */
+export const KAFKA_SECURITY_VARIABLES = [
+  'KAFKA_SSL',
+  'KAFKA_SSL_CA_FILE',
+  'KAFKA_SSL_CERT_FILE',
+  'KAFKA_SSL_KEY_FILE',
+  'KAFKA_SSL_REJECT_UNAUTHORIZED',
+  'KAFKA_SASL_MECHANISM',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
+  'KAFKA_SASL_PASSWORD_FILE',
+  'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL',
+  'KAFKA_SASL_OAUTHBEARER_SCOPE',
+  'KAFKA_SASL_OAUTHBEARER_EXTENSIONS',
+  'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE',
+  'KAFKA_SASL_AWS_AUTHORIZATION_IDENTITY',
+  'KAFKA_SASL_AWS_SESSION_TOKEN',
+  'KAFKA_SASL_AWS_SESSION_TOKEN_FILE',
+] as const;
+
+function kafkaSecurity(c: Pick<RawConfig, (typeof KAFKA_SECURITY_VARIABLES)[number]>, problems: Problems): KafkaSecurity {
   const fileSettings = ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const;
   let ssl: false | TlsOptions = false;
   if (c.KAFKA_SSL) {
@@ -142,31 +164,31 @@ const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
 const PG_TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'uselibpqcompat'];
 
 /**
- * `sslmode` (and `sslrootcert`) of DATABASE_URL with libpq's meaning, plus DATABASE_SSL_CA_FILE:
+ * `sslmode` (and `sslrootcert`) of a Postgres URL (DATABASE_URL, DATABASE_READ_URL) with libpq's meaning, plus DATABASE_SSL_CA_FILE:
  * require = encrypted, unverified (verify-ca when a CA is given, as libpq does); verify-ca =
  * chain checked, host name not; verify-full = both. A CA file without sslmode means verify-full.
  */
-function postgresSsl(c: RawConfig, problems: Problems): false | TlsOptions {
-  const url = new URL(c.DATABASE_URL);
+function postgresSsl(c: RawConfig, name: 'DATABASE_URL' | 'DATABASE_READ_URL', problems: Problems): false | TlsOptions {
+  const url = new URL(c[name]);
   const params = url.searchParams;
   const rawMode = params.get('sslmode');
   for (const p of ['sslcert', 'sslkey', 'ssl', 'uselibpqcompat']) {
-    if (params.has(p)) problems.push(`DATABASE_URL: the ${p} parameter is not supported (use sslmode and DATABASE_SSL_CA_FILE)`);
+    if (params.has(p)) problems.push(`${name}: the ${p} parameter is not supported (use sslmode and DATABASE_SSL_CA_FILE)`);
   }
   const caFromUrl = params.get('sslrootcert') ?? '';
-  if (caFromUrl !== '' && c.DATABASE_SSL_CA_FILE !== '') problems.push('DATABASE_URL sslrootcert and DATABASE_SSL_CA_FILE are both set: keep one');
-  const caName = c.DATABASE_SSL_CA_FILE !== '' ? 'DATABASE_SSL_CA_FILE' : 'DATABASE_URL sslrootcert';
+  if (caFromUrl !== '' && c.DATABASE_SSL_CA_FILE !== '') problems.push(`${name} sslrootcert and DATABASE_SSL_CA_FILE are both set: keep one`);
+  const caName = c.DATABASE_SSL_CA_FILE !== '' ? 'DATABASE_SSL_CA_FILE' : `${name} sslrootcert`;
   const ca = readNamed(problems, caName, c.DATABASE_SSL_CA_FILE || caFromUrl);
   let mode = rawMode ?? (ca ? 'verify-full' : 'disable');
   if (mode === 'prefer' || mode === 'allow') {
-    problems.push(`DATABASE_URL sslmode=${mode} would fall back to plaintext, which this service does not do: use disable or require/verify-ca/verify-full`);
+    problems.push(`${name} sslmode=${mode} would fall back to plaintext, which this service does not do: use disable or require/verify-ca/verify-full`);
     mode = 'disable';
   } else if (!(SSL_MODES as readonly string[]).includes(mode)) {
-    problems.push(`DATABASE_URL sslmode must be one of ${SSL_MODES.join(', ')}, got "${mode}"`);
+    problems.push(`${name} sslmode must be one of ${SSL_MODES.join(', ')}, got "${mode}"`);
     mode = 'disable';
   }
   if (mode === 'require' && ca) mode = 'verify-ca';
-  if (mode === 'disable' && ca) problems.push(`${caName} is set but DATABASE_URL has sslmode=disable`);
+  if (mode === 'disable' && ca) problems.push(`${caName} is set but ${name} has sslmode=disable`);
   return mode === 'disable'
       ? false
       : mode === 'require'
@@ -199,10 +221,27 @@ function redisTls(c: RawConfig, problems: Problems): TlsOptions | undefined {
   return ca ? { ca } : {};
 }
 
+/**
+ * The Kafka connection's security alone, from the KAFKA_SSL* and KAFKA_SASL* variables only:
+ * `npm run infra:*` reaches a managed cluster exactly as the service does, without the rest of
+ * the configuration having to be valid. Throws ConfigError.
+ */
+export function loadKafkaSecurity(env: Record<string, string | undefined> = process.env): KafkaSecurity {
+  const problems: Problems = [];
+  const kafka = kafkaSecurity(parseEnvVars(env, KAFKA_SECURITY_VARIABLES), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return kafka;
+}
+
 /** Resolves every connection's security settings, reading the files they name; throws ConfigError. */
 export function resolveSecurity(c: RawConfig): SecurityResolution {
   const problems: Problems = [];
-  const resolved = { kafka: kafkaSecurity(c, problems), databaseSsl: postgresSsl(c, problems), redisTls: redisTls(c, problems) };
+  const resolved: SecurityResolution = {
+    kafka: kafkaSecurity(c, problems),
+    databaseSsl: postgresSsl(c, 'DATABASE_URL', problems),
+    ...(c.DATABASE_READ_URL !== '' ? { databaseReadSsl: postgresSsl(c, 'DATABASE_READ_URL', problems) } : {}),
+    redisTls: redisTls(c, problems),
+  };
   if (problems.length > 0) throw new ConfigError(problems);
   return resolved;
 }

@@ -172,7 +172,13 @@ export const ENV_SCHEMA = {
     parse: url('postgres:', 'postgresql:'),
     secret: true,
   },
-  DATABASE_SSL_CA_FILE: { default: '', doc: 'PEM CA bundle for Postgres TLS (sslmode in DATABASE_URL; alone it means verify-full)', parse: file },
+  DATABASE_READ_URL: {
+    default: '',
+    doc: 'the read API\'s list and view queries go to this Postgres (a streaming replica of DATABASE_URL, or the same server); empty = DATABASE_URL',
+    parse: optionalUrl('postgres:', 'postgresql:'),
+    secret: true,
+  },
+  DATABASE_SSL_CA_FILE: { default: '', doc: 'PEM CA bundle for Postgres TLS (sslmode in DATABASE_URL and DATABASE_READ_URL; alone it means verify-full)', parse: file },
   DATABASE_SCHEMA: { default: 'public', doc: 'schema holding the service tables', parse: identifier },
   DATABASE_POOL_SIZE: { default: '10', doc: 'connections per process', parse: int(1, 200) },
   REDIS_URL: { default: 'redis://127.0.0.1:6379/0', doc: 'Redis for BullMQ', parse: url('redis:', 'rediss:'), secret: true },
@@ -200,9 +206,15 @@ export type EnvName = keyof Schema;
 export type RawConfig = { [K in EnvName]: ReturnType<Schema[K]['parse']> };
 
 export function parseEnv(env: Record<string, string | undefined>): RawConfig {
+  return parseEnvVars(env, Object.keys(ENV_SCHEMA) as EnvName[]);
+}
+
+/** Parses only `names`, so a tool that needs a few settings is not stopped by an unrelated bad one. */
+export function parseEnvVars<K extends EnvName>(env: Record<string, string | undefined>, names: readonly K[]): Pick<RawConfig, K> {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
-  for (const [name, setting] of Object.entries(ENV_SCHEMA) as [EnvName, Setting<unknown>][]) {
+  for (const name of names) {
+    const setting: Setting<unknown> = ENV_SCHEMA[name];
     const raw = env[name] ?? setting.default ?? '';
     try {
       out[name] = setting.parse(raw, name);
@@ -213,5 +225,5 @@ export function parseEnv(env: Record<string, string | undefined>): RawConfig {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return out as RawConfig;
+  return out as Pick<RawConfig, K>;
 }

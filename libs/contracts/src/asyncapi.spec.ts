@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { generateAsyncApiDocument, renderAsyncApiYaml, repositoryRoot } from '../../../scripts/generate-asyncapi';
+import { generateAsyncApiDocument, renderAsyncApiYaml, repositoryRoot } from '@app/scripts/generate-asyncapi';
 import { buildAsyncApiDocument, CONTRACT_DECISIONS, OUTPUT_HEADERS } from './asyncapi';
 import { decodeMessage } from './envelope';
 import { INPUT_EVENT_TYPES, INPUT_EVENTS } from './input-events';

@@ -1,6 +1,5 @@
 export * from './violation';
 export * from './time';
-export * from './uri';
 export * from './json';
 export type { Schema, JsonSchema, JsonSchemaContext, Infer } from './schema';
 export * from './input-events';

@@ -1,4 +1,4 @@
-import type { Fact } from '../../domain/src/facts';
+import type { Fact } from '@app/domain';
 import { INPUT_EVENT_TYPES, INPUT_EVENTS, InputEventType } from './input-events';
 import { accept, binary, cloudEvent, structured } from './testing/messages';
 

@@ -1,4 +1,5 @@
-import type { Fact, FactMeta } from '../../domain/src/facts';
+import type { Fact, FactMeta } from '@app/domain';
+import { JOIN_STATUSES } from '@app/domain';
 import {
   arrayOf,
   boolean,
@@ -47,7 +48,6 @@ export const COURSE_TYPES = ['self-paced', 'structured', 'scheduled'] as const;
 export const COURSE_PRIVACIES = ['', 'open', 'private', 'secret'] as const;
 export const LESSON_TYPES = ['lesson', 'quiz'] as const;
 export const LESSON_STATUSES = ['draft', 'published'] as const;
-export const JOIN_STATUSES = ['creator', 'manager', 'joined', 'invited', 'requested'] as const;
 
 export const USERNAME_PATTERN = /^[\p{L}\p{M}\p{Nd}_-]+$/u;
 

@@ -1,7 +1,8 @@
-import type { CourseEnrollment } from '../../domain/src/course-enrollment';
+import type { CourseEnrollment } from '@app/domain';
+import { COURSE_ENROLLMENT_FIELDS } from '@app/domain';
+import type { JsonSchema } from './schema';
 import {
   buildOutputEvent,
-  COURSE_ENROLLMENT_FIELDS,
   courseEnrollmentSchema,
   decodeOutputEvent,
   encodeBinary,
@@ -123,9 +124,17 @@ describe('output events', () => {
     expect(() => decodeOutputEvent(encodeStructured(event))).toThrow(message);
   });
 
-  it('lists exactly the CourseEnrollments fields', () => {
+  it('describes exactly the CourseEnrollments fields of the domain, in its order', () => {
     expect(COURSE_ENROLLMENT_FIELDS).toEqual(Object.keys(EXAMPLE_COURSE_ENROLLMENT));
     expect(COURSE_ENROLLMENT_FIELDS).toHaveLength(22);
+    const named: Record<string, JsonSchema> = {};
+    courseEnrollmentSchema.json({
+      ref: (name, build) => {
+        named[name] = build();
+        return { $ref: name };
+      },
+    });
+    expect(Object.keys(named.CourseEnrollments.properties as object)).toEqual([...COURSE_ENROLLMENT_FIELDS]);
   });
 
   it('the example CourseEnrollments object satisfies its schema', () => {

@@ -1,5 +1,6 @@
-import type { CourseEnrollment, CourseEnrollmentField } from '../../domain/src/course-enrollment';
-import { COURSE_PRIVACIES, COURSE_TYPES, JOIN_STATUSES } from './input-events';
+import type { CourseEnrollment, CourseEnrollmentField } from '@app/domain';
+import { COURSE_ENROLLMENT_FIELDS, JOIN_STATUSES } from '@app/domain';
+import { COURSE_PRIVACIES, COURSE_TYPES } from './input-events';
 import { parseJsonValue } from './json';
 import {
   arrayOf,
@@ -142,8 +143,6 @@ export const courseEnrollmentSchema = named(
   object(enrollmentShape, 'The unified LMS CourseEnrollments object (rules.md).'),
 );
 
-/** Every top-level CourseEnrollments field, in publication order. */
-export const COURSE_ENROLLMENT_FIELDS = Object.keys(enrollmentShape) as CourseEnrollmentField[];
 
 // The schema and the domain type must describe the same object, both ways.
 type Parsed = Infer<typeof courseEnrollmentSchema>;

@@ -27,7 +27,7 @@ import {
   parseTimestamp,
   type ParsedTimestamp,
   type TimestampSyntax,
-} from '../../domain/src/time';
+} from '@app/domain';
 
 export { formatCanonicalMicros, formatCanonicalMillis, type ParsedTimestamp };
 

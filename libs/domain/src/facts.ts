@@ -15,7 +15,8 @@ export interface FactMeta {
 
 export type CoursePrivacy = '' | 'open' | 'private' | 'secret';
 export type CourseType = 'self-paced' | 'structured' | 'scheduled';
-export type JoinStatus = 'creator' | 'manager' | 'joined' | 'invited' | 'requested';
+export const JOIN_STATUSES = ['creator', 'manager', 'joined', 'invited', 'requested'] as const;
+export type JoinStatus = (typeof JOIN_STATUSES)[number];
 
 export interface PersonRef {
   id: number;
@@ -125,11 +126,24 @@ export interface GradeFact {
   passed: boolean;
 }
 
-export type Fact =
-  | ({ kind: 'course' } & CourseFact)
-  | ({ kind: 'section' } & SectionFact)
-  | ({ kind: 'lesson' } & LessonFact)
-  | ({ kind: 'user' } & UserFact)
-  | ({ kind: 'membership' } & MembershipFact)
-  | ({ kind: 'progress' } & ProgressFact)
-  | ({ kind: 'grade' } & GradeFact);
+/**
+ * Every kind of fact and its shape. `Fact` and each registry keyed by kind (the stored tables in
+ * libs/persistence) are mapped over this list, so a kind added here is a compile error in every
+ * registry that does not handle it yet.
+ */
+export interface FactsByKind {
+  course: CourseFact;
+  section: SectionFact;
+  lesson: LessonFact;
+  user: UserFact;
+  membership: MembershipFact;
+  progress: ProgressFact;
+  grade: GradeFact;
+}
+
+export type FactKind = keyof FactsByKind;
+
+/** A fact of one kind, tagged with it. */
+export type FactOf<K extends FactKind> = { kind: K } & FactsByKind[K];
+
+export type Fact = { [K in FactKind]: FactOf<K> }[FactKind];

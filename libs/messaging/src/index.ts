@@ -1,4 +1,5 @@
 export * from './kafka-client';
+export * from './topic-specs';
 export * from './kafka-security';
 export * from './kafka.module';
 export * from './dead-letters';

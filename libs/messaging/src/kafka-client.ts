@@ -1,6 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel, LogEntry, Producer, ProducerConfig, RetryOptions } from 'kafkajs';
 import type { AppConfig } from '@app/config';
 import { checkKafkaTls, explainKafkaError, kafkaSaslOptions } from './kafka-security';
+import { topicSpecs } from './topic-specs';
 
 export interface LogSink {
   error(obj: object, msg: string): void;
@@ -89,31 +90,6 @@ export async function verifyKafkaSecurity(config: AppConfig): Promise<void> {
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-}
-
-export interface TopicSpec {
-  topic: string;
-  numPartitions: number;
-  replicationFactor: number;
-  configEntries: { name: string; value: string }[];
-}
-
-const maxMessageBytes = (bytes: number) => [{ name: 'max.message.bytes', value: String(bytes) }];
-
-/** Every topic the service reads or writes, with the partition counts it expects. */
-export function topicSpecs(config: AppConfig, replicationFactor = 1): TopicSpec[] {
-  const { topics: t } = config;
-  return [
-    ...[t.courses, t.memberships, t.lessonProgress, t.users, t.courseEnrollments].map((topic) => ({
-      topic,
-      numPartitions: t.partitions,
-      replicationFactor,
-      // A little over the 1 MiB contract limit, so oversize values reach the service and are
-      // dead-lettered; the DLQ holds those copies plus headers. Same as scripts/infra.mjs.
-      configEntries: maxMessageBytes(2 * 1024 * 1024),
-    })),
-    { topic: t.dlq, numPartitions: t.dlqPartitions, replicationFactor, configEntries: maxMessageBytes(4 * 1024 * 1024) },
-  ];
 }
 
 /**

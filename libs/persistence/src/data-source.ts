@@ -11,7 +11,7 @@ import { MIGRATIONS } from './migrations';
  */
 /**
  * `application_name` of the service's connections: the schema first, then who. The read API
- * finds the write transactions open in its own schema by it (see CourseEnrollmentsController).
+ * finds the write transactions open in its own schema by it (see WriteHorizonRepository).
  */
 export const applicationNameOf = (schema: string, who: string): string => `${schema}/${who}`.slice(0, 63);
 

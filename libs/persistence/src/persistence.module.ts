@@ -2,6 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { createDataSource } from './data-source';
+import { Database } from './repositories/sql';
 
 @Global()
 @Module({
@@ -14,8 +15,9 @@ import { createDataSource } from './data-source';
         return ds.initialize();
       },
     },
+    { provide: Database, useExisting: DataSource },
   ],
-  exports: [DataSource],
+  exports: [DataSource, Database],
 })
 export class PersistenceModule implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}

@@ -1,6 +1,5 @@
-import type { DataSource } from 'typeorm';
 import { inPipelineSpan, linksTo } from '@app/observability';
-import { EnrollmentRepository, RecomputeRequest, RecomputeRequestRepository } from '@app/persistence';
+import { ChunkedWalker, Database, EnrollmentRepository, RecomputeRequest, RecomputeRequestRepository } from '@app/persistence';
 import { EnrollmentProjector } from './enrollment-projector';
 
 export interface RecomputeProgress {
@@ -18,11 +17,11 @@ export interface RecomputeProgress {
  */
 export class CourseRecompute {
   constructor(
-    private readonly ds: DataSource,
+    private readonly db: Database,
+    private readonly walker: ChunkedWalker,
     private readonly enrollments: EnrollmentRepository,
     private readonly requests: RecomputeRequestRepository,
     private readonly projector: EnrollmentProjector,
-    private readonly chunkSize = 500,
   ) {}
 
   /**
@@ -30,7 +29,7 @@ export class CourseRecompute {
    * stored with the request); the events it publishes carry that context to the output.
    */
   async run(courseId: number, onProgress?: (p: RecomputeProgress) => Promise<void> | void): Promise<RecomputeProgress & { completed: boolean }> {
-    const request = await this.requests.find(this.ds, courseId);
+    const request = await this.requests.find(this.db, courseId);
     const progress: RecomputeProgress = { courseId, done: 0, total: 0, published: 0 };
     if (!request) return { ...progress, completed: false };
     return inPipelineSpan(
@@ -47,22 +46,16 @@ export class CourseRecompute {
     onProgress?: (p: RecomputeProgress) => Promise<void> | void,
   ): Promise<RecomputeProgress & { completed: boolean }> {
     const { courseId } = request;
-    const [{ n }] = await this.ds.query(`SELECT count(*)::int AS n FROM enrollments WHERE course_id = $1`, [courseId]);
-    progress.total = n;
-
-    let after = 0;
-    for (;;) {
-      const keys = await this.enrollments.keysOfCourse(this.ds, courseId, after, this.chunkSize);
-      if (keys.length === 0) break;
-      const r = await this.ds.transaction((tx) =>
-        this.projector.project(tx, keys.map((k) => ({ ...k, cause: request.cause, traceContext: request.traceContext }))),
-      );
-      after = keys[keys.length - 1].userId;
-      progress.done += keys.length;
-      progress.published += r.published;
-      await onProgress?.({ ...progress });
-    }
-    const completed = await this.requests.complete(this.ds, courseId, request.generation);
+    const walked = await this.walker.walk(
+      this.enrollments.ofCourse(courseId),
+      (tx, keys) => this.projector.project(tx, keys.map((k) => ({ ...k, cause: request.cause, traceContext: request.traceContext }))),
+      async (p, chunk) => {
+        progress.published += chunk.published;
+        await onProgress?.({ ...progress, ...p });
+      },
+    );
+    Object.assign(progress, walked);
+    const completed = await this.requests.complete(this.db, courseId, request.generation);
     return { ...progress, completed };
   }
 }

@@ -1,5 +1,6 @@
-import type { DataSource } from 'typeorm';
 import {
+  ChunkedWalker,
+  Database,
   EnrollmentRepository,
   FactRepository,
   OutboxRepository,
@@ -30,13 +31,14 @@ export interface Projection {
  * The one place the object graph is built: the Nest module provides its parts, and tests and
  * tools outside Nest call it directly, so they run exactly what the workers run.
  */
-export function createProjection(ds: DataSource, courseUrlTemplate: string): Projection {
+export function createProjection(db: Database, courseUrlTemplate: string): Projection {
   const facts = new FactRepository();
   const enrollments = new EnrollmentRepository();
   const outbox = new OutboxRepository();
   const processed = new ProcessedEventsRepository();
   const recomputeRequests = new RecomputeRequestRepository();
   const projector = new EnrollmentProjector(facts, enrollments, outbox, courseUrlTemplate);
+  const walker = new ChunkedWalker(db);
   return {
     facts,
     enrollments,
@@ -44,9 +46,9 @@ export function createProjection(ds: DataSource, courseUrlTemplate: string): Pro
     processed,
     recomputeRequests,
     projector,
-    applier: new InputApplier(ds, processed, facts, enrollments, recomputeRequests, projector),
-    recompute: new CourseRecompute(ds, enrollments, recomputeRequests, projector),
-    sweep: new DeadlineSweep(ds, enrollments, projector),
-    rebuild: new Rebuild(ds, projector),
+    applier: new InputApplier(db, processed, facts, enrollments, recomputeRequests, projector),
+    recompute: new CourseRecompute(db, walker, enrollments, recomputeRequests, projector),
+    sweep: new DeadlineSweep(walker, enrollments, projector),
+    rebuild: new Rebuild(walker, enrollments, projector),
   };
 }

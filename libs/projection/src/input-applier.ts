@@ -1,8 +1,8 @@
 import { SpanKind } from '@opentelemetry/api';
-import type { DataSource } from 'typeorm';
 import type { InputEvent, TraceContext } from '@app/contracts';
 import { inPipelineSpan, linksTo } from '@app/observability';
 import {
+  Database,
   EnrollmentRepository,
   eventKey,
   FactRepository,
@@ -29,7 +29,7 @@ export interface ApplyResult {
  */
 export class InputApplier {
   constructor(
-    private readonly ds: DataSource,
+    private readonly db: Database,
     private readonly processed: ProcessedEventsRepository,
     private readonly facts: FactRepository,
     private readonly enrollments: EnrollmentRepository,
@@ -54,7 +54,7 @@ export class InputApplier {
   }
 
   private applyInTransaction(events: readonly InputEvent[]): Promise<ApplyResult> {
-    return this.ds.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const firstSeen = new Map<string, InputEvent>();
       for (const e of events) if (!firstSeen.has(eventKey(e))) firstSeen.set(eventKey(e), e);
       const fresh = await this.processed.claim(tx, [...firstSeen.values()]);
@@ -65,7 +65,7 @@ export class InputApplier {
       await this.enrollments.lockOwners(tx, [...stored.changedUsers.keys()], [...stored.changedCourses.keys()], 'exclusive');
       await this.enrollments.lockOwners(tx, stored.newMemberships.map((k) => k.userId), stored.newMemberships.map((k) => k.courseId), 'shared');
       const traceOf = (cause: { source: string; id: string }): TraceContext | null => firstSeen.get(eventKey(cause))?.traceContext ?? null;
-      await this.recompute.request(tx, stored.changedCourses, traceOf);
+      await this.recompute.request(tx, stored.changedCourses, new Map([...stored.changedCourses].map(([courseId, cause]) => [courseId, traceOf(cause)])));
 
       const targets: ProjectionTarget[] = [...stored.enrollments.values()].map((t) => ({
         courseId: t.courseId,

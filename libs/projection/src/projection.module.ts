@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
+  Database,
   EnrollmentRepository,
   FactRepository,
   OutboxRepository,
@@ -36,8 +36,8 @@ const parts: [abstract new (...args: never[]) => unknown, keyof Projection][] = 
   providers: [
     {
       provide: PROJECTION,
-      inject: [DataSource, APP_CONFIG],
-      useFactory: (ds: DataSource, config: AppConfig) => createProjection(ds, config.courseUrlTemplate),
+      inject: [Database, APP_CONFIG],
+      useFactory: (db: Database, config: AppConfig) => createProjection(db, config.courseUrlTemplate),
     },
     ...parts.map(([cls, key]) => ({ provide: cls, inject: [PROJECTION], useFactory: (p: Projection) => p[key] })),
   ],

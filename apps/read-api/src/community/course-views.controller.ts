@@ -1,14 +1,11 @@
 import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { JOIN_STATUSES } from '@app/domain';
 import { avgCompletionRateOfSum, Course, CourseView, deriveCourseView, JoinStatus } from '@app/domain';
-import { CourseMemberStats, CourseMemberStatsRepository, FactRepository } from '@app/persistence';
+import { CourseMemberListRepository, CourseMemberRow, CourseMemberStats, CourseViewRepository, MemberOrdering } from '@app/persistence';
 import { notModified, versionTag } from '../http/etag';
 import { enumList, intInRange, positiveInt, QueryParams, searchText } from '../http/params';
-import { MemberOrdering, memberPageQuery, memberSearchCountQuery, memberSearchQuery } from './member-list.query';
-
-export const JOIN_STATUSES: readonly JoinStatus[] = ['creator', 'manager', 'joined', 'invited', 'requested'];
 
 const COURSE_FIELDS = [
   'name',
@@ -56,7 +53,7 @@ const DASHBOARD_FIELDS = [
   'avg_completion_rate',
 ] as const;
 
-/** The orderings the list accepts (the SQL, and why sort keys are compared as text, in member-list.query.ts). */
+/** The orderings the list accepts (their SQL in libs/persistence/src/read/member-list.query.ts). */
 const ORDERINGS: Record<MemberOrdering, true> = { joined_at: true, '-joined_at': true, last_active_at: true, '-last_active_at': true };
 const DEFAULT_STATUSES = ['manager', 'joined'];
 const SEARCH_MAX = 200;
@@ -75,7 +72,7 @@ export interface CourseUserDashboardEntry {
   joined_at: string | null;
 }
 
-interface CourseVersions {
+interface TaggedVersions {
   deleted: boolean;
   stats: CourseMemberStats;
   /** The ETag of the representation this request asks for. */
@@ -95,16 +92,14 @@ export interface CourseUserDashboard {
  * from the stored facts (`deriveCourseView`), the member list from `enrollments`, and counts and
  * averages from the per-course counters, so no request visits all of a course's members.
  *
- * Each view carries an ETag built from the course's versions (CourseVersions), checked before
+ * Each view carries an ETag built from the course's versions (TaggedVersions), checked before
  * the view is built.
  */
 @Controller('api/v2/course/:courseId')
 export class CourseViewsController {
-  private readonly facts = new FactRepository();
-  private readonly stats = new CourseMemberStatsRepository();
-
   constructor(
-    private readonly ds: DataSource,
+    private readonly views: CourseViewRepository,
+    private readonly members: CourseMemberListRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -166,17 +161,12 @@ export class CourseViewsController {
 
     const page = { courseId, statuses, ordering: ordering as MemberOrdering, limit, offset };
     let count: number;
-    let rows: Record<string, unknown>[];
+    let rows: CourseMemberRow[];
     if (search === '') {
       count = statuses.reduce((n, s) => n + (versions.stats.members[s] ?? 0), 0);
-      if (offset < count) {
-        const { sql, params, reversed } = memberPageQuery(page, count);
-        rows = await this.ds.query(sql, params);
-        if (reversed) rows.reverse();
-      } else rows = [];
+      rows = await this.members.page(page, count);
     } else {
-      [{ count }] = await this.ds.query(...memberSearchCountQuery({ ...page, search }));
-      rows = offset < count ? await this.ds.query(...memberSearchQuery({ ...page, search })) : [];
+      ({ count, rows } = await this.members.search({ ...page, search }));
     }
     // Links carry the validated parameters only, on PUBLIC_URL or relative: never the Host header.
     const pageUrl = (o: number): string => {
@@ -193,39 +183,29 @@ export class CourseViewsController {
       previous: offset > 0 ? pageUrl(Math.max(0, offset - limit)) : null,
       results: rows.map((r) => ({
         id: Number(r.user_id),
-        username: (r.username as string | null) ?? null,
-        real_name: (r.real_name as string | null) ?? null,
-        avatar: (r.avatar as string | null) ?? null,
+        username: r.username ?? null,
+        real_name: r.real_name ?? null,
+        avatar: r.avatar ?? null,
         join_status: r.join_status as JoinStatus | null,
         user_completion_rate: Number(r.user_completion_rate),
-        last_active_at: (r.last_active_at as string | null) ?? null,
-        joined_at: (r.joined_at as string | null) ?? null,
+        last_active_at: r.last_active_at ?? null,
+        joined_at: r.joined_at ?? null,
       })),
     };
   }
 
   /**
-   * What a course view is built from, as versions: the course's register row and its last upsert
-   * (their xmin moves on every write, including an erasure scrubbing `created_by` and a late
-   * upsert of a deleted course), the structure generation (bumped by every section or lesson
-   * fact), and the count of derivations of its enrollments (any membership, progress or profile
-   * change of a member). Undefined for a course never seen. Links are built from PUBLIC_URL, not
-   * from the request's Host, so the tag depends on the URL's path and query only.
+   * The course's versions (CourseViewRepository) and the ETag they make for this request.
+   * Undefined for a course never seen. Links are built from PUBLIC_URL, not from the request's
+   * Host, so the tag depends on the URL's path and query only.
    */
-  private async versions(courseId: number): Promise<CourseVersions | undefined> {
-    const [course]: { xmin: string; snapshot: string | null; deleted: boolean; generation: number | null }[] = await this.ds.query(
-      `SELECT c.xmin::text AS xmin, c.deleted,
-              (SELECT s.xmin::text FROM course_snapshots s WHERE s.course_id = $1) AS snapshot,
-              (SELECT generation FROM recompute_requests WHERE course_id = $1) AS generation
-       FROM course_facts c WHERE c.course_id = $1`,
-      [courseId],
-    );
-    if (!course) return undefined;
-    const stats = await this.stats.read(this.ds, courseId);
+  private async versions(courseId: number): Promise<TaggedVersions | undefined> {
+    const v = await this.views.versions(courseId);
+    if (!v) return undefined;
     return {
-      deleted: course.deleted,
-      stats,
-      tag: (req) => versionTag('course-view/2', req.originalUrl ?? req.url, course.xmin, course.snapshot, course.generation, stats.derivations),
+      deleted: v.deleted,
+      stats: v.stats,
+      tag: (req) => versionTag('course-view/2', req.originalUrl ?? req.url, v.xmin, v.snapshot, v.generation, v.stats.derivations),
     };
   }
 
@@ -235,14 +215,8 @@ export class CourseViewsController {
 
   /** The view with the user's part only when the enrollment exists and is not deleted. */
   private async deriveView(courseId: number, userId: number | undefined): Promise<CourseView> {
-    const loaded = await this.facts.loadEnrollmentFacts(this.ds, [{ courseId, userId: userId ?? 0 }]);
-    const f = loaded.get(`${courseId}:${userId ?? 0}`)!;
+    const { facts: f, member } = await this.views.viewFacts(courseId, userId);
     if (!f.course) throw new NotFoundException(`course ${courseId} not found`);
-    let member = false;
-    if (userId !== undefined) {
-      const rows = await this.ds.query(`SELECT 1 FROM enrollments WHERE course_id = $1 AND user_id = $2 AND NOT deleted`, [courseId, userId]);
-      member = rows.length > 0;
-    }
     return deriveCourseView(
       { courseId, course: f.course, lastUpsert: f.lastUpsert, sections: f.sections, lessons: f.lessons },
       member ? { userId: userId!, memberships: f.memberships, progress: f.progress } : undefined,

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { repositoryRoot } from '../../../../scripts/generate-asyncapi';
+import { repositoryRoot } from '@app/scripts/generate-asyncapi';
 import { openApiDocument } from './openapi';
 
 /**

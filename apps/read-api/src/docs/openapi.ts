@@ -1,4 +1,5 @@
 import { courseEnrollmentSchema, JsonSchema } from '@app/contracts';
+import { JOIN_STATUSES } from '@app/domain';
 
 /**
  * The read API's OpenAPI 3.1 description. The CourseEnrollments shape (and what it references)
@@ -84,7 +85,7 @@ const courseFields = {
 // Course Dashboard (seed 001) has neither the description nor the two course settings.
 const { description: _d, enforce_lessons_order: _e, new_comment_notification_enabled: _n, ...dashboardCourseFields } = courseFields;
 void [_d, _e, _n];
-const joinStatus = { type: ['string', 'null'], enum: ['creator', 'manager', 'joined', 'invited', 'requested', null] };
+const joinStatus = { type: ['string', 'null'], enum: [...JOIN_STATUSES, null] };
 
 export const OPENAPI = {
   openapi: '3.1.0',

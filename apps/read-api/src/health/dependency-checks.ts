@@ -1,9 +1,9 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Admin, Kafka } from 'kafkajs';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { redisTlsOptions } from '@app/jobs';
+import { DatabaseHealthRepository } from '@app/persistence';
 
 export interface CheckResult {
   ok: boolean;
@@ -32,17 +32,21 @@ export class DependencyChecks implements OnModuleDestroy {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly ds: DataSource,
+    private readonly databases: DatabaseHealthRepository,
     private readonly kafka: Kafka,
   ) {
     this.redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, ...redisTlsOptions(config.redis) });
     this.redis.on('error', () => undefined); // reported through the probe, not as a crash
   }
 
+  /** DATABASE_URL: the write horizon of every list page is read there. */
   async postgres(): Promise<CheckResult> {
-    return this.probe(async () => {
-      await this.ds.query('SELECT 1');
-    }, 'postgres');
+    return this.probe(() => this.databases.pingPrimary(), 'postgres');
+  }
+
+  /** DATABASE_READ_URL (DATABASE_URL when unset): the lists and views are read there. */
+  async postgresRead(): Promise<CheckResult> {
+    return this.probe(() => this.databases.pingReader(), 'postgres_read');
   }
 
   async redisPing(): Promise<CheckResult> {

@@ -20,21 +20,24 @@ export class HealthController {
   }
 
   /**
-   * Ready = Postgres answers: every read is served from Postgres alone. Redis (the queue
+   * Ready = Postgres answers, both the primary (DATABASE_URL, the write horizon) and the read
+   * database (DATABASE_READ_URL, the lists and views; the same server when unset): every read is
+   * served from Postgres alone. Redis (the queue
    * dashboard and queue gauges) and Kafka (only used to report on the workers) being away
    * degrades those, not the reads, so they are reported without affecting the status; so is the
    * sync worker's consumer group, since a worker rebalance must not take the API out of service.
    */
   @Get('health/ready')
   async ready(@Res({ passthrough: true }) res: Response): Promise<object> {
-    const [postgres, kafka, redis, consumerGroup] = await Promise.all([
+    const [postgres, postgresRead, kafka, redis, consumerGroup] = await Promise.all([
       this.checks.postgres(),
+      this.checks.postgresRead(),
       this.checks.kafkaBroker(),
       this.checks.redisPing(),
       this.checks.consumerGroup(),
     ]);
-    const checks = { postgres };
-    const ok = postgres.ok;
+    const checks = { postgres, postgres_read: postgresRead };
+    const ok = postgres.ok && postgresRead.ok;
     res.status(ok ? 200 : 503);
     return { status: ok ? 'ok' : 'unavailable', checks, workers: { kafka, redis, consumer_group: consumerGroup } };
   }

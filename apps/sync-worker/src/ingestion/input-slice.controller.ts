@@ -5,8 +5,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { DeadLetterPublisher, failureReason, MessageResult, PoisonIsolatingSlice } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
 import { InputApplier } from '@app/projection';
-import { FailurePassthroughFilter } from '../transport/failure-passthrough.filter';
-import { INPUT_SLICE, InputSlice, InputSliceContext } from '../transport/input-slice';
+import { FailurePassthroughFilter, INPUT_SLICE, InputSlice, InputSliceContext } from '../transport/kafka-batch-transport';
 
 /** One slice's progress across the transport's attempts. */
 interface SliceRun {

@@ -7,8 +7,7 @@ import { MetricsRegistry, PipelineMetrics } from '@app/observability';
 import { InputApplier } from '@app/projection';
 import { events } from '@app/workload';
 import { InputSliceController } from '../ingestion/input-slice.controller';
-import { INPUT_SLICE, InputSlice, InputSliceContext } from './input-slice';
-import { KafkaBatchTransport } from './kafka-batch-transport';
+import { INPUT_SLICE, InputSlice, InputSliceContext, KafkaBatchTransport } from './kafka-batch-transport';
 
 // Given the sync worker's slice handler registered on the batch transport through Nest's
 // microservice layer (nothing connects: the transport's Kafka client is never started),

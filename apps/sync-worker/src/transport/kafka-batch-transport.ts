@@ -1,13 +1,62 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { ArgumentsHost, Catch, Inject, Injectable, RpcExceptionFilter } from '@nestjs/common';
+import { BaseRpcContext, CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, Observable, throwError } from 'rxjs';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { classifyFailure, failureReason } from '@app/messaging';
 import { PipelineMetrics } from '@app/observability';
 import { ConsumerProgress } from './consumer-progress';
-import { INPUT_SLICE, InputSlice, InputSliceContext, PartitionLost } from './input-slice';
+
+/** The one pattern the batch transport emits: a slice of one partition's batch, applied as a unit. */
+export const INPUT_SLICE = 'enrollment-sync.input-slice';
+
+/** The payload of an INPUT_SLICE event: consecutive messages of one partition. */
+export interface InputSlice {
+  topic: string;
+  partition: number;
+  messages: KafkaMessage[];
+}
+
+/** A heartbeat failed while a handler was working on a slice: the group is rebalancing and the slice is no longer ours. */
+export class PartitionLost extends Error {
+  constructor(readonly heartbeatError: unknown) {
+    super('heartbeat failed while applying a slice');
+  }
+}
+
+/**
+ * What a slice handler gets besides the payload. The transport hands the same context to every
+ * attempt at one slice (it retries a failed handler in place), so a handler may keep what it
+ * already did for the slice keyed on it.
+ */
+export class InputSliceContext extends BaseRpcContext<[string, number, () => Promise<void>]> {
+  getTopic(): string {
+    return this.args[0];
+  }
+
+  getPartition(): number {
+    return this.args[1];
+  }
+
+  /** Tells the group this consumer is alive; throws PartitionLost once the partition is no longer ours. */
+  heartbeat(): Promise<void> {
+    return this.args[2]();
+  }
+}
+
+/**
+ * Nest's default RPC exception filter logs an unknown error and replaces it with
+ * `{ status: 'error', message: 'Internal server error' }`. The batch transport decides what a
+ * failure means (retry a transient one, never commit past it) from the error itself
+ * (`classifyFailure`), so a slice handler's error must reach it unchanged.
+ */
+@Catch()
+export class FailurePassthroughFilter implements RpcExceptionFilter<unknown> {
+  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
+    return throwError(() => exception);
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,7 @@
 import type { CourseEnrollment } from '@app/domain';
 import type { EnrollmentKey } from './fact.repository';
 import { CourseMemberDelta, CourseMemberStatsRepository } from './course-member-stats.repository';
+import type { EnrollmentSet } from './chunked-walk';
 import { json, Sql } from './sql';
 
 export interface EnrollmentRow {
@@ -146,23 +147,71 @@ export class EnrollmentRepository {
     return rows.map((r) => ({ courseId: r.course_id, userId: r.user_id }));
   }
 
-  /** One page of a course's enrollments in user order, for chunked fan-out. */
-  async keysOfCourse(sql: Sql, courseId: number, afterUserId: number, limit: number): Promise<EnrollmentKey[]> {
-    const rows: { user_id: number }[] = await sql.query(
-      `SELECT user_id FROM enrollments WHERE course_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`,
-      [courseId, afterUserId, limit],
-    );
-    return rows.map((r) => ({ courseId, userId: r.user_id }));
+  /** Every enrollment of a course (a structure change re-derives them all). */
+  ofCourse(courseId: number): EnrollmentSet {
+    return {
+      count: async (sql) => {
+        const [{ n }]: { n: number }[] = await sql.query(`SELECT count(*)::int AS n FROM enrollments WHERE course_id = $1`, [courseId]);
+        return n;
+      },
+      page: async (sql, after, limit) => {
+        const rows: { user_id: number }[] = await sql.query(
+          `SELECT user_id FROM enrollments WHERE course_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`,
+          [courseId, after?.userId ?? 0, limit],
+        );
+        return rows.map((r) => ({ courseId, userId: r.user_id }));
+      },
+    };
   }
 
-  /** Enrollments whose next deadline has passed (the deadline sweep re-derives them). */
-  async dueForDeadline(sql: Sql, now: string, limit: number): Promise<EnrollmentKey[]> {
-    const rows: { course_id: number; user_id: number }[] = await sql.query(
-      `SELECT course_id, user_id FROM enrollments WHERE next_deadline_at <= $1 ORDER BY next_deadline_at LIMIT $2`,
-      [now, limit],
-    );
-    return rows.map((r) => ({ courseId: r.course_id, userId: r.user_id }));
+  /**
+   * Every enrollment that exists by the facts: any with a membership fact (their source of truth,
+   * whatever the `enrollments` table holds), for a rebuild.
+   */
+  withMembershipFacts(): EnrollmentSet {
+    return {
+      count: async (sql) => {
+        const [{ n }]: { n: number }[] = await sql.query(
+          `SELECT count(*)::int AS n FROM (SELECT DISTINCT course_id, user_id FROM membership_facts) s`,
+        );
+        return n;
+      },
+      page: (sql, after, limit) =>
+        keys(
+          sql.query(
+            `SELECT DISTINCT course_id, user_id FROM membership_facts
+             WHERE (course_id, user_id) > ($1, $2) ORDER BY course_id, user_id LIMIT $3`,
+            [after?.courseId ?? 0, after?.userId ?? 0, limit],
+          ),
+        ),
+    };
   }
+
+  /**
+   * Enrollments whose next deadline had passed at `now` (the deadline sweep re-derives them).
+   * Walked by key, not by deadline: re-deriving moves a row's deadline, and a walk by key visits
+   * each row once whatever its deadline becomes.
+   */
+  dueForDeadline(now: string): EnrollmentSet {
+    return {
+      count: async (sql) => {
+        const [{ n }]: { n: number }[] = await sql.query(`SELECT count(*)::int AS n FROM enrollments WHERE next_deadline_at <= $1`, [now]);
+        return n;
+      },
+      page: (sql, after, limit) =>
+        keys(
+          sql.query(
+            `SELECT course_id, user_id FROM enrollments
+             WHERE next_deadline_at <= $1 AND (course_id, user_id) > ($2, $3) ORDER BY course_id, user_id LIMIT $4`,
+            [now, after?.courseId ?? 0, after?.userId ?? 0, limit],
+          ),
+        ),
+    };
+  }
+}
+
+async function keys(rows: Promise<{ course_id: number; user_id: number }[]>): Promise<EnrollmentKey[]> {
+  return (await rows).map((r) => ({ courseId: r.course_id, userId: r.user_id }));
 }
 
 function toRow(r: Record<string, never>): EnrollmentRow {

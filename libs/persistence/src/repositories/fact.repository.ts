@@ -1,19 +1,186 @@
-import type {
-  CourseFact,
-  CourseUpsertFact,
-  EnrollmentFacts,
-  Fact,
-  FactMeta,
-  GradeFact,
-  LessonFact,
-  MembershipFact,
-  ProgressFact,
-  SectionFact,
-  UserFact,
-} from '@app/domain';
+import type { CourseUpsertFact, EnrollmentFacts, Fact, FactKind, FactMeta, FactOf, FactsByKind } from '@app/domain';
 import { factOrder, latestBy } from '@app/domain';
 import { byEventId, eventKey } from './processed-events.repository';
 import { json, Sql } from './sql';
+
+// pg returns rows as loosely typed records; each `fromRow` below gives one its domain shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FactRow = Record<string, any>;
+
+export interface FactColumn {
+  name: string;
+  /** The Postgres type its values are cast to in `unnest($n::type[])`. */
+  type: string;
+}
+
+/** Which ids a derivation loads a kind's facts by: those of its course, its user or its enrollment. */
+export type FactScope = 'course' | 'user' | 'enrollment';
+
+interface StoredKind<K extends FactKind> {
+  table: string;
+  scope: FactScope;
+  /**
+   * Key columns. The first names the fact's course (scope course or enrollment) or user (scope
+   * user); an enrollment-scoped table's first two are (course_id, user_id).
+   */
+  keys: readonly FactColumn[];
+  keyOf(fact: FactsByKind[K]): number[];
+  fromRow(row: FactRow): FactsByKind[K];
+}
+
+/**
+ * Latest-wins: one row per key, replaced by a fact later in (time, source, id) order. Deletions
+ * are stored as tombstones (`deleted`, no body).
+ */
+export interface RegisterTable<K extends FactKind> extends StoredKind<K> {
+  storage: 'register';
+  /** The one jsonb column holding the upserted value. */
+  body: string;
+  bodyOf(fact: FactsByKind[K]): { deleted: boolean; value: unknown };
+}
+
+/** Every distinct fact is kept (keyed by source and id), in columns of its own. */
+export interface LogTable<K extends FactKind> extends StoredKind<K> {
+  storage: 'log';
+  columns: readonly FactColumn[];
+  valuesOf(fact: FactsByKind[K]): unknown[];
+  /** Its facts can bring an enrollment into existence (so their owners' locks are taken). */
+  opensEnrollment: boolean;
+}
+
+export type FactTable<K extends FactKind> = RegisterTable<K> | LogTable<K>;
+
+/** One entry per fact kind: a kind missing here does not compile. */
+export type FactTables = { readonly [K in FactKind]: FactTable<K> };
+
+const bigint = (name: string): FactColumn => ({ name, type: 'bigint' });
+
+export const registerMeta = (r: FactRow): FactMeta => ({ time: r.fact_time, source: r.fact_source, id: r.fact_id, type: r.fact_type });
+export const logMeta = (r: FactRow): FactMeta => ({ time: r.fact_time, source: r.source, id: r.id, type: r.fact_type });
+
+/**
+ * Where and how each kind of fact is stored: storing (`FactRepository.store`) and loading
+ * (`loadEnrollmentFacts`) walk this table. The entries' order is the order a batch writes the
+ * tables in, the same for every writer, so concurrent batches lock rows in one order.
+ */
+export const FACT_TABLES: FactTables = {
+  course: {
+    storage: 'register',
+    table: 'course_facts',
+    scope: 'course',
+    keys: [bigint('course_id')],
+    keyOf: (f) => [f.courseId],
+    body: 'course',
+    bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.course }),
+    fromRow: (r) =>
+      r.deleted
+        ? { meta: registerMeta(r), courseId: r.course_id, deleted: true }
+        : { meta: registerMeta(r), courseId: r.course_id, deleted: false, course: r.course },
+  },
+  section: {
+    storage: 'register',
+    table: 'section_facts',
+    scope: 'course',
+    keys: [bigint('course_id'), bigint('section_id')],
+    keyOf: (f) => [f.courseId, f.sectionId],
+    body: 'section',
+    bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.section }),
+    fromRow: (r) =>
+      r.deleted
+        ? { meta: registerMeta(r), courseId: r.course_id, sectionId: r.section_id, deleted: true }
+        : { meta: registerMeta(r), courseId: r.course_id, sectionId: r.section_id, deleted: false, section: r.section },
+  },
+  lesson: {
+    storage: 'register',
+    table: 'lesson_facts',
+    scope: 'course',
+    keys: [bigint('course_id'), bigint('lesson_id')],
+    keyOf: (f) => [f.courseId, f.lessonId],
+    body: 'lesson',
+    bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.lesson }),
+    fromRow: (r) =>
+      r.deleted
+        ? { meta: registerMeta(r), courseId: r.course_id, lessonId: r.lesson_id, deleted: true }
+        : { meta: registerMeta(r), courseId: r.course_id, lessonId: r.lesson_id, deleted: false, lesson: r.lesson },
+  },
+  user: {
+    storage: 'register',
+    table: 'user_facts',
+    scope: 'user',
+    keys: [bigint('user_id')],
+    keyOf: (f) => [f.userId],
+    body: 'profile',
+    bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.user }),
+    fromRow: (r) =>
+      r.deleted ? { meta: registerMeta(r), userId: r.user_id, deleted: true } : { meta: registerMeta(r), userId: r.user_id, deleted: false, user: r.profile },
+  },
+  membership: {
+    storage: 'log',
+    table: 'membership_facts',
+    scope: 'enrollment',
+    opensEnrollment: true,
+    keys: [bigint('course_id'), bigint('user_id')],
+    keyOf: (f) => [f.courseId, f.userId],
+    columns: [
+      { name: 'join_status', type: 'text' },
+      { name: 'actor', type: 'jsonb' },
+      { name: 'assignment', type: 'jsonb' },
+      { name: 'custom_fields', type: 'jsonb' },
+    ],
+    valuesOf: (f) => [f.joinStatus, json(f.actor), json(f.assignment), json(f.customFields)],
+    fromRow: (r) => ({
+      meta: logMeta(r),
+      courseId: r.course_id,
+      userId: r.user_id,
+      joinStatus: r.join_status,
+      actor: r.actor,
+      ...(r.assignment === null ? {} : { assignment: r.assignment }),
+      ...(r.custom_fields === null ? {} : { customFields: r.custom_fields }),
+    }),
+  },
+  progress: {
+    storage: 'log',
+    table: 'progress_facts',
+    scope: 'enrollment',
+    opensEnrollment: false,
+    keys: [bigint('course_id'), bigint('user_id')],
+    keyOf: (f) => [f.courseId, f.userId],
+    columns: [bigint('lesson_id'), { name: 'completed', type: 'boolean' }, bigint('time_spent_seconds')],
+    valuesOf: (f) => [f.lessonId, f.completed, f.timeSpentSeconds],
+    fromRow: (r) => ({
+      meta: logMeta(r),
+      courseId: r.course_id,
+      userId: r.user_id,
+      lessonId: r.lesson_id,
+      completed: r.completed,
+      timeSpentSeconds: r.time_spent_seconds === null ? null : Number(r.time_spent_seconds),
+    }),
+  },
+  grade: {
+    storage: 'log',
+    table: 'grade_facts',
+    scope: 'enrollment',
+    opensEnrollment: false,
+    keys: [bigint('course_id'), bigint('user_id')],
+    keyOf: (f) => [f.courseId, f.userId],
+    columns: [bigint('attempt_number'), { name: 'score', type: 'numeric' }, { name: 'passed', type: 'boolean' }],
+    valuesOf: (f) => [f.attemptNumber, f.score, f.passed],
+    fromRow: (r) => ({
+      meta: logMeta(r),
+      courseId: r.course_id,
+      userId: r.user_id,
+      attemptNumber: Number(r.attempt_number),
+      score: Number(r.score),
+      passed: r.passed,
+    }),
+  },
+};
+
+/** The kinds in the registry's (write) order. */
+export const FACT_KINDS = Object.keys(FACT_TABLES) as FactKind[];
+
+/** The entry of one kind, typed for it. */
+export const factTable = <K extends FactKind>(kind: K): FactTable<K> => FACT_TABLES[kind];
 
 export interface EnrollmentKey {
   courseId: number;
@@ -40,23 +207,19 @@ export interface StoredFacts {
 
 const ERASURE_LOCK = 'enrollment-sync:erasure-scrub';
 
-type Register = {
+/** A latest-wins table as `upsertRegister` writes it. */
+interface Register {
   table: string;
-  keys: string[];
-  keyTypes: string[];
+  keys: readonly FactColumn[];
   body: string;
   /** The register holds tombstones too (a `deleted` column); false = upserts only. */
   tombstones: boolean;
-};
+}
 
-const REGISTERS: Record<'course' | 'courseSnapshot' | 'section' | 'lesson' | 'user', Register> = {
-  course: { table: 'course_facts', keys: ['course_id'], keyTypes: ['bigint'], body: 'course', tombstones: true },
-  /** The latest upsert of each course, which a deletion does not replace: what a deleted course shows. */
-  courseSnapshot: { table: 'course_snapshots', keys: ['course_id'], keyTypes: ['bigint'], body: 'course', tombstones: false },
-  section: { table: 'section_facts', keys: ['course_id', 'section_id'], keyTypes: ['bigint', 'bigint'], body: 'section', tombstones: true },
-  lesson: { table: 'lesson_facts', keys: ['course_id', 'lesson_id'], keyTypes: ['bigint', 'bigint'], body: 'lesson', tombstones: true },
-  user: { table: 'user_facts', keys: ['user_id'], keyTypes: ['bigint'], body: 'profile', tombstones: true },
-};
+/** The latest upsert of each course, which a deletion does not replace: what a deleted course shows. */
+const COURSE_SNAPSHOTS: Register = { table: 'course_snapshots', keys: [{ name: 'course_id', type: 'bigint' }], body: 'course', tombstones: false };
+
+const registerOf = <K extends FactKind>(t: RegisterTable<K>): Register => ({ table: t.table, keys: t.keys, body: t.body, tombstones: true });
 
 interface RegisterRow {
   meta: FactMeta;
@@ -64,6 +227,8 @@ interface RegisterRow {
   deleted: boolean;
   body: unknown;
 }
+
+type FactsOfEachKind = { [K in FactKind]: FactOf<K>[] };
 
 /**
  * Stores facts so that what is stored is a function of the set of facts: registers keep the
@@ -80,67 +245,60 @@ export class FactRepository {
       newMemberships: [],
       erasedActorEnrollments: new Map(),
     };
-    const byKind = <K extends Fact['kind']>(kind: K) => facts.filter((f): f is Extract<Fact, { kind: K }> => f.kind === kind);
-    const users = byKind('user');
-    const erasing = users.filter((f) => f.deleted).map((f) => f.userId);
+    const byKind = groupByKind(facts);
+    const erasing = byKind.user.filter((f) => f.deleted).map((f) => f.userId);
     // Names of people already erased never reach the tables: scrubbed here, before storing.
     const alreadyErased = await this.lockErasure(sql, erasing.length > 0, [
-      ...byKind('membership').flatMap((f) => (f.actor ? [f.actor.id] : [])),
-      ...byKind('course').flatMap((f) => (!f.deleted && f.course.created_by ? [f.course.created_by.id] : [])),
+      ...byKind.membership.flatMap((f) => (f.actor ? [f.actor.id] : [])),
+      ...byKind.course.flatMap((f) => (!f.deleted && f.course.created_by ? [f.course.created_by.id] : [])),
     ]);
-
-    const courses = byKind('course').map((f) =>
+    byKind.course = byKind.course.map((f) =>
       !f.deleted && f.course.created_by && alreadyErased.has(f.course.created_by.id) ? { ...f, course: { ...f.course, created_by: null } } : f,
     );
-    for (const meta of await this.upsertRegister(sql, REGISTERS.course, courses.map((f) => ({
-      meta: f.meta, keys: [f.courseId], deleted: f.deleted, body: f.deleted ? null : f.course,
-    })))) {
-      const f = courses.find((c) => c.meta.source === meta.source && c.meta.id === meta.id)!;
-      out.applied.add(eventKey(meta));
-      out.changedCourses.set(f.courseId, f.meta);
-    }
-    // An upsert older than a deletion still changes what the deleted course shows: applied, but
-    // no enrollment depends on it (a deleted enrollment keeps its last published state).
-    const upserts = courses.flatMap((f) => (f.deleted ? [] : [{ meta: f.meta, keys: [f.courseId], deleted: false, body: f.course }]));
-    for (const meta of await this.upsertRegister(sql, REGISTERS.courseSnapshot, upserts)) out.applied.add(eventKey(meta));
-    for (const kind of ['section', 'lesson'] as const) {
-      const list = byKind(kind) as (SectionFact | LessonFact)[];
-      const rows = list.map((f) => ({
-        meta: f.meta,
-        keys: [f.courseId, 'sectionId' in f ? f.sectionId : (f as LessonFact).lessonId],
-        deleted: f.deleted,
-        body: f.deleted ? null : 'section' in f ? f.section : (f as { lesson: unknown }).lesson,
-      }));
-      for (const meta of await this.upsertRegister(sql, REGISTERS[kind], rows)) {
-        const f = list.find((c) => c.meta.source === meta.source && c.meta.id === meta.id)!;
-        out.applied.add(eventKey(meta));
-        out.changedCourses.set(f.courseId, f.meta);
-      }
-    }
-    const userWinners = await this.upsertRegister(sql, REGISTERS.user, users.map((f) => ({
-      meta: f.meta, keys: [f.userId], deleted: f.deleted, body: f.deleted ? null : f.user,
-    })));
-    for (const meta of userWinners) {
-      const f = users.find((u) => u.meta.source === meta.source && u.meta.id === meta.id)!;
-      out.applied.add(eventKey(meta));
-      out.changedUsers.set(f.userId, f.meta);
-    }
-
-    const memberships = byKind('membership').map((f) =>
+    byKind.membership = byKind.membership.map((f) =>
       f.actor && f.actor.name !== null && alreadyErased.has(f.actor.id) ? { ...f, actor: { id: f.actor.id, name: null } } : f,
     );
-    const progress = byKind('progress');
-    const grades = byKind('grade');
-    await this.insertMemberships(sql, memberships);
-    out.newMemberships = memberships.map((f) => ({ courseId: f.courseId, userId: f.userId }));
-    await this.insertProgress(sql, progress);
-    await this.insertGrades(sql, grades);
-    for (const f of [...memberships, ...progress, ...grades]) {
-      out.applied.add(eventKey(f.meta));
-      out.enrollments.set(`${f.courseId}:${f.userId}`, { courseId: f.courseId, userId: f.userId, cause: f.meta });
+
+    for (const kind of FACT_KINDS) {
+      await this.storeKind(sql, kind, byKind[kind], out);
+      if (kind !== 'course') continue;
+      // An upsert older than a deletion still changes what the deleted course shows: applied, but
+      // no enrollment depends on it (a deleted enrollment keeps its last published state).
+      const upserts = byKind.course.flatMap((f) => (f.deleted ? [] : [{ meta: f.meta, keys: [f.courseId], deleted: false, body: f.course }]));
+      for (const meta of await this.upsertRegister(sql, COURSE_SNAPSHOTS, upserts)) out.applied.add(eventKey(meta));
     }
-    await this.erase(sql, users.filter((f) => f.deleted), out);
+    await this.erase(sql, byKind.user.filter((f) => f.deleted), out);
     return out;
+  }
+
+  /**
+   * Stores one kind's facts as its `FACT_TABLES` entry says, and records what they touched by the
+   * entry's scope: a course's or a user's register changed (every enrollment of it is re-derived),
+   * or an enrollment's log grew.
+   */
+  private async storeKind<K extends FactKind>(sql: Sql, kind: K, facts: readonly FactOf<K>[], out: StoredFacts): Promise<void> {
+    if (facts.length === 0) return;
+    const spec = factTable(kind);
+    if (spec.storage === 'register') {
+      const rows = facts.map((f) => {
+        const { deleted, value } = spec.bodyOf(f);
+        return { meta: f.meta, keys: spec.keyOf(f), deleted, body: value };
+      });
+      const changed = spec.scope === 'user' ? out.changedUsers : out.changedCourses;
+      for (const meta of await this.upsertRegister(sql, registerOf(spec), rows)) {
+        const row = rows.find((r) => r.meta.source === meta.source && r.meta.id === meta.id)!;
+        out.applied.add(eventKey(meta));
+        changed.set(row.keys[0], row.meta);
+      }
+      return;
+    }
+    await this.insertLog(sql, spec, facts);
+    for (const f of facts) {
+      const [courseId, userId] = spec.keyOf(f);
+      out.applied.add(eventKey(f.meta));
+      out.enrollments.set(`${courseId}:${userId}`, { courseId, userId, cause: f.meta });
+      if (spec.opensEnrollment) out.newMemberships.push({ courseId, userId });
+    }
   }
 
   /**
@@ -219,13 +377,13 @@ export class FactRepository {
       ...(reg.tombstones ? [latest.map((r) => r.deleted)] : []),
       latest.map((r) => json(r.body)),
     ];
-    const types = [...reg.keyTypes, 'text', 'text', 'text', 'text', ...(reg.tombstones ? ['boolean'] : []), 'jsonb'];
+    const types = [...reg.keys.map((k) => k.type), 'text', 'text', 'text', 'text', ...(reg.tombstones ? ['boolean'] : []), 'jsonb'];
     const deleted = reg.tombstones ? 'deleted, ' : '';
     const setDeleted = reg.tombstones ? 'deleted = excluded.deleted, ' : '';
     const won: { fact_time: string; fact_source: string; fact_id: string; fact_type: string }[] = await sql.query(
-      `INSERT INTO ${reg.table} AS t (${reg.keys.join(', ')}, fact_time, fact_source, fact_id, fact_type, ${deleted}${reg.body})
+      `INSERT INTO ${reg.table} AS t (${reg.keys.map((k) => k.name).join(', ')}, fact_time, fact_source, fact_id, fact_type, ${deleted}${reg.body})
        SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
-       ON CONFLICT (${reg.keys.join(', ')}) DO UPDATE SET
+       ON CONFLICT (${reg.keys.map((k) => k.name).join(', ')}) DO UPDATE SET
          fact_time = excluded.fact_time, fact_source = excluded.fact_source, fact_id = excluded.fact_id,
          fact_type = excluded.fact_type, ${setDeleted}${reg.body} = excluded.${reg.body}
        WHERE (excluded.fact_time, excluded.fact_source, excluded.fact_id) > (t.fact_time, t.fact_source, t.fact_id)
@@ -235,58 +393,23 @@ export class FactRepository {
     return won.map((r) => ({ time: r.fact_time, source: r.fact_source, id: r.fact_id, type: r.fact_type }));
   }
 
-  private async insertMemberships(sql: Sql, facts: MembershipFact[]): Promise<void> {
-    if (facts.length === 0) return;
-    facts = [...facts].sort((a, b) => byEventId(a.meta, b.meta)); // lock order, see byEventId
+  /** Inserts every fact not stored yet (by source and id) into a log table. */
+  private async insertLog<K extends FactKind>(sql: Sql, spec: LogTable<K>, facts: readonly FactOf<K>[]): Promise<void> {
+    const sorted = [...facts].sort((a, b) => byEventId(a.meta, b.meta)); // lock order, see byEventId
+    const columns: FactColumn[] = [
+      { name: 'source', type: 'text' },
+      { name: 'id', type: 'text' },
+      { name: 'fact_time', type: 'text' },
+      { name: 'fact_type', type: 'text' },
+      ...spec.keys,
+      ...spec.columns,
+    ];
+    const rows = sorted.map((f) => [f.meta.source, f.meta.id, f.meta.time, f.meta.type, ...spec.keyOf(f), ...spec.valuesOf(f)]);
     await sql.query(
-      `INSERT INTO membership_facts (source, id, fact_time, fact_type, course_id, user_id, join_status, actor, assignment, custom_fields)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::jsonb[], $9::jsonb[], $10::jsonb[])
+      `INSERT INTO ${spec.table} (${columns.map((c) => c.name).join(', ')})
+       SELECT * FROM unnest(${columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')})
        ON CONFLICT DO NOTHING`,
-      [
-        ...metaColumns(facts),
-        facts.map((f) => f.courseId),
-        facts.map((f) => f.userId),
-        facts.map((f) => f.joinStatus),
-        facts.map((f) => json(f.actor)),
-        facts.map((f) => json(f.assignment)),
-        facts.map((f) => json(f.customFields)),
-      ],
-    );
-  }
-
-  private async insertProgress(sql: Sql, facts: ProgressFact[]): Promise<void> {
-    if (facts.length === 0) return;
-    facts = [...facts].sort((a, b) => byEventId(a.meta, b.meta)); // lock order, see byEventId
-    await sql.query(
-      `INSERT INTO progress_facts (source, id, fact_time, fact_type, course_id, user_id, lesson_id, completed, time_spent_seconds)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[], $9::bigint[])
-       ON CONFLICT DO NOTHING`,
-      [
-        ...metaColumns(facts),
-        facts.map((f) => f.courseId),
-        facts.map((f) => f.userId),
-        facts.map((f) => f.lessonId),
-        facts.map((f) => f.completed),
-        facts.map((f) => f.timeSpentSeconds),
-      ],
-    );
-  }
-
-  private async insertGrades(sql: Sql, facts: GradeFact[]): Promise<void> {
-    if (facts.length === 0) return;
-    facts = [...facts].sort((a, b) => byEventId(a.meta, b.meta)); // lock order, see byEventId
-    await sql.query(
-      `INSERT INTO grade_facts (source, id, fact_time, fact_type, course_id, user_id, attempt_number, score, passed)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::numeric[], $9::boolean[])
-       ON CONFLICT DO NOTHING`,
-      [
-        ...metaColumns(facts),
-        facts.map((f) => f.courseId),
-        facts.map((f) => f.userId),
-        facts.map((f) => f.attemptNumber),
-        facts.map((f) => f.score),
-        facts.map((f) => f.passed),
-      ],
+      columns.map((_, i) => rows.map((r) => r[i])),
     );
   }
 
@@ -295,120 +418,70 @@ export class FactRepository {
     const out = new Map<string, EnrollmentFacts>();
     if (keys.length === 0) return out;
     const courseIds = [...new Set(keys.map((k) => k.courseId))];
-    const userIds = [...new Set(keys.map((k) => k.userId))];
-    const pairs = [keys.map((k) => k.courseId), keys.map((k) => k.userId)];
-    const inPairs = `(course_id, user_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`;
-
     // One after another: inside a transaction they share one connection anyway.
-    const courseRows = await sql.query(`SELECT * FROM course_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
-    const snapshotRows = await sql.query(`SELECT * FROM course_snapshots WHERE course_id = ANY($1::bigint[])`, [courseIds]);
-    const sectionRows = await sql.query(`SELECT * FROM section_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
-    const lessonRows = await sql.query(`SELECT * FROM lesson_facts WHERE course_id = ANY($1::bigint[])`, [courseIds]);
-    const userRows = await sql.query(`SELECT * FROM user_facts WHERE user_id = ANY($1::bigint[])`, [userIds]);
-    const membershipRows = await sql.query(`SELECT * FROM membership_facts WHERE ${inPairs}`, pairs);
-    const progressRows = await sql.query(`SELECT * FROM progress_facts WHERE ${inPairs}`, pairs);
-    const gradeRows = await sql.query(`SELECT * FROM grade_facts WHERE ${inPairs}`, pairs);
-    const actorIds = [...new Set(membershipRows.flatMap((r: Row) => (r.actor ? [Number(r.actor.id)] : [])))];
-    const erasedRows = actorIds.length === 0 ? [] : await sql.query(`SELECT user_id FROM erased_users WHERE user_id = ANY($1::bigint[])`, [actorIds]);
-    const erasedUserIds = new Set<number>(erasedRows.map((r: Row) => Number(r.user_id)));
-
-    const courses = new Map<number, CourseFact>(courseRows.map((r: Row) => [r.course_id, toCourseFact(r)]));
+    const loaded = {} as { [K in FactKind]: Map<string, FactsByKind[K][]> };
+    for (const kind of FACT_KINDS) await this.loadKind(sql, kind, keys, loaded);
+    const snapshotRows: FactRow[] = await sql.query(`SELECT * FROM course_snapshots WHERE course_id = ANY($1::bigint[])`, [courseIds]);
     const snapshots = new Map<number, CourseUpsertFact>(
-      snapshotRows.map((r: Row) => [r.course_id, { meta: registerMeta(r), courseId: r.course_id, deleted: false, course: r.course }]),
+      snapshotRows.map((r) => [Number(r.course_id), { meta: registerMeta(r), courseId: Number(r.course_id), deleted: false, course: r.course }]),
     );
-    const sections = groupBy<SectionFact>(sectionRows.map(toSectionFact), (f) => f.courseId);
-    const lessons = groupBy<LessonFact>(lessonRows.map(toLessonFact), (f) => f.courseId);
-    const users = new Map<number, UserFact>(userRows.map((r: Row) => [r.user_id, toUserFact(r)]));
-    const enrollmentOf = (f: { courseId: number; userId: number }) => `${f.courseId}:${f.userId}`;
-    const memberships = groupBy<MembershipFact>(membershipRows.map(toMembershipFact), enrollmentOf);
-    const progress = groupBy<ProgressFact>(progressRows.map(toProgressFact), enrollmentOf);
-    const grades = groupBy<GradeFact>(gradeRows.map(toGradeFact), enrollmentOf);
+    const actorIds = [...new Set([...loaded.membership.values()].flat().flatMap((f) => (f.actor ? [Number(f.actor.id)] : [])))];
+    const erasedRows: FactRow[] = actorIds.length === 0 ? [] : await sql.query(`SELECT user_id FROM erased_users WHERE user_id = ANY($1::bigint[])`, [actorIds]);
+    const erasedUserIds = new Set<number>(erasedRows.map((r) => Number(r.user_id)));
 
     for (const { courseId, userId } of keys) {
       const id = `${courseId}:${userId}`;
       out.set(id, {
         courseId,
         userId,
-        course: courses.get(courseId),
+        course: loaded.course.get(String(courseId))?.[0],
         lastUpsert: snapshots.get(courseId),
-        sections: sections.get(courseId) ?? [],
-        lessons: lessons.get(courseId) ?? [],
-        user: users.get(userId),
+        sections: loaded.section.get(String(courseId)) ?? [],
+        lessons: loaded.lesson.get(String(courseId)) ?? [],
+        user: loaded.user.get(String(userId))?.[0],
         erasedUserIds,
-        memberships: memberships.get(id) ?? [],
-        progress: progress.get(id) ?? [],
-        grades: grades.get(id) ?? [],
+        memberships: loaded.membership.get(id) ?? [],
+        progress: loaded.progress.get(id) ?? [],
+        grades: loaded.grade.get(id) ?? [],
       });
     }
     return out;
   }
+
+  /** One kind's facts of the keys' courses, users or enrollments (its scope), grouped by scope id. */
+  private async loadKind<K extends FactKind>(
+    sql: Sql,
+    kind: K,
+    keys: readonly EnrollmentKey[],
+    into: { [P in FactKind]: Map<string, FactsByKind[P][]> },
+  ): Promise<void> {
+    const spec = factTable(kind);
+    const where = {
+      course: { sql: `course_id = ANY($1::bigint[])`, params: [[...new Set(keys.map((k) => k.courseId))]] },
+      user: { sql: `user_id = ANY($1::bigint[])`, params: [[...new Set(keys.map((k) => k.userId))]] },
+      enrollment: {
+        sql: `(course_id, user_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`,
+        params: [keys.map((k) => k.courseId), keys.map((k) => k.userId)],
+      },
+    }[spec.scope];
+    const rows: FactRow[] = await sql.query(`SELECT * FROM ${spec.table} WHERE ${where.sql}`, where.params);
+    const groups = new Map<string, FactsByKind[K][]>();
+    for (const row of rows) {
+      const fact = spec.fromRow(row);
+      const [first, second] = spec.keyOf(fact);
+      const id = spec.scope === 'enrollment' ? `${first}:${second}` : String(first);
+      const list = groups.get(id);
+      if (list) list.push(fact);
+      else groups.set(id, [fact]);
+    }
+    (into as Record<FactKind, Map<string, unknown[]>>)[kind] = groups;
+  }
 }
 
-// pg returns rows as loosely typed records; each mapper below gives one its domain shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Row = Record<string, any>;
-
-const metaColumns = (facts: { meta: FactMeta }[]): unknown[][] => [
-  facts.map((f) => f.meta.source),
-  facts.map((f) => f.meta.id),
-  facts.map((f) => f.meta.time),
-  facts.map((f) => f.meta.type),
-];
-
-const registerMeta = (r: Row): FactMeta => ({ time: r.fact_time, source: r.fact_source, id: r.fact_id, type: r.fact_type });
-const logMeta = (r: Row): FactMeta => ({ time: r.fact_time, source: r.source, id: r.id, type: r.fact_type });
-
-const toCourseFact = (r: Row): CourseFact =>
-  r.deleted
-    ? { meta: registerMeta(r), courseId: r.course_id, deleted: true }
-    : { meta: registerMeta(r), courseId: r.course_id, deleted: false, course: r.course };
-const toSectionFact = (r: Row): SectionFact =>
-  r.deleted
-    ? { meta: registerMeta(r), courseId: r.course_id, sectionId: r.section_id, deleted: true }
-    : { meta: registerMeta(r), courseId: r.course_id, sectionId: r.section_id, deleted: false, section: r.section };
-const toLessonFact = (r: Row): LessonFact =>
-  r.deleted
-    ? { meta: registerMeta(r), courseId: r.course_id, lessonId: r.lesson_id, deleted: true }
-    : { meta: registerMeta(r), courseId: r.course_id, lessonId: r.lesson_id, deleted: false, lesson: r.lesson };
-const toUserFact = (r: Row): UserFact =>
-  r.deleted
-    ? { meta: registerMeta(r), userId: r.user_id, deleted: true }
-    : { meta: registerMeta(r), userId: r.user_id, deleted: false, user: r.profile };
-const toMembershipFact = (r: Row): MembershipFact => ({
-  meta: logMeta(r),
-  courseId: r.course_id,
-  userId: r.user_id,
-  joinStatus: r.join_status,
-  actor: r.actor,
-  ...(r.assignment === null ? {} : { assignment: r.assignment }),
-  ...(r.custom_fields === null ? {} : { customFields: r.custom_fields }),
-});
-const toProgressFact = (r: Row): ProgressFact => ({
-  meta: logMeta(r),
-  courseId: r.course_id,
-  userId: r.user_id,
-  lessonId: r.lesson_id,
-  completed: r.completed,
-  timeSpentSeconds: r.time_spent_seconds === null ? null : Number(r.time_spent_seconds),
-});
-const toGradeFact = (r: Row): GradeFact => ({
-  meta: logMeta(r),
-  courseId: r.course_id,
-  userId: r.user_id,
-  attemptNumber: Number(r.attempt_number),
-  score: Number(r.score),
-  passed: r.passed,
-});
-
-function groupBy<T>(items: T[], key: (t: T) => string | number): Map<string | number, T[]> {
-  const m = new Map<string | number, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    const list = m.get(k);
-    if (list) list.push(it);
-    else m.set(k, [it]);
-  }
-  return m;
+function groupByKind(facts: readonly Fact[]): FactsOfEachKind {
+  const out = Object.fromEntries(FACT_KINDS.map((k) => [k, []])) as unknown as FactsOfEachKind;
+  for (const f of facts) (out[f.kind] as Fact[]).push(f);
+  return out;
 }
 
 function cmpKeys(a: number[], b: number[]): number {

@@ -16,7 +16,8 @@ export interface RecomputeRequest {
  * whether or not the queue (Redis) is reachable at that moment.
  */
 export class RecomputeRequestRepository {
-  async request(sql: Sql, courses: ReadonlyMap<number, FactMeta>, traceOf: (cause: FactMeta) => TraceContext | null = () => null): Promise<void> {
+  /** `traceContexts`: per course, the trace context of the change's cause, kept with the request. */
+  async request(sql: Sql, courses: ReadonlyMap<number, FactMeta>, traceContexts: ReadonlyMap<number, TraceContext | null> = new Map()): Promise<void> {
     if (courses.size === 0) return;
     const ids = [...courses.keys()].sort((a, b) => a - b);
     await sql.query(
@@ -27,7 +28,7 @@ export class RecomputeRequestRepository {
       [
         ids,
         ids.map((id) => { const m = courses.get(id)!; return JSON.stringify({ source: m.source, id: m.id, type: m.type }); }),
-        ids.map((id) => { const t = traceOf(courses.get(id)!); return t ? JSON.stringify(t) : null; }),
+        ids.map((id) => { const t = traceContexts.get(id); return t ? JSON.stringify(t) : null; }),
       ],
     );
     await sql.query(`SELECT pg_notify($1, '')`, [RECOMPUTE_CHANNEL]);

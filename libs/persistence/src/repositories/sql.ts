@@ -11,3 +11,13 @@ export function columns<T, K extends string>(rows: readonly T[], pick: Record<K,
 }
 
 export const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+
+/**
+ * The database as the use cases outside this lib see it: queries, and transactions whose work
+ * gets a `Sql` bound to the transaction. A TypeORM DataSource is one; the token lets Nest inject
+ * it without its users naming TypeORM.
+ */
+export abstract class Database {
+  abstract query: Sql['query'];
+  abstract transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,10 @@
+export * from './course-member-list.repository';
+export * from './course-view.repository';
+export * from './database-health.repository';
+export * from './enrollment-list.repository';
+export type { MemberOrdering, MemberPageRequest } from './member-list.query';
+export { memberPageQuery } from './member-list.query';
+export * from './read-databases';
+export * from './read-persistence.module';
+export * from './replica-position';
+export * from './write-horizon.repository';
