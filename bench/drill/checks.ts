@@ -8,7 +8,8 @@ import { DataSource } from 'typeorm';
 import { AppConfig, inputTopics } from '@app/config';
 import { decodeMessage, decodeOutputEvent, DLQ_HEADERS, KafkaInputMessage } from '@app/contracts';
 import { Fact, foldFacts } from '@app/domain';
-import { projectionProblems, ProjectionRow, PublishedLog, publishedProblems, versionProblems } from '@app/workload';
+import { partitionForKey } from '@app/messaging';
+import { partitionProblems, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, versionProblems } from '@app/workload';
 import { POISON_KEY_PREFIX } from './load';
 
 export interface Check {
@@ -69,6 +70,16 @@ export async function readTopic(
   }
 }
 
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).length;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 const fmt = (n: number) => n.toLocaleString('en-US');
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
 
@@ -114,14 +125,18 @@ export async function verify(kafka: Kafka, ds: DataSource, config: AppConfig, se
   );
   const published = new PublishedLog();
   const badOutputs: string[] = [];
-  await readTopic(kafka, config.topics.courseEnrollments, (_p, m) => {
+  const partitionsByKey = new Map<string, Set<number>>();
+  await readTopic(kafka, config.topics.courseEnrollments, (partition, m) => {
     const key = m.key?.toString() ?? '';
+    partitionsByKey.set(key, (partitionsByKey.get(key) ?? new Set<number>()).add(partition));
     try {
       published.add(key, decodeOutputEvent(m.value ?? Buffer.alloc(0)));
     } catch (err) {
       badOutputs.push(`${key}@${m.offset}: output breaks the contract: ${(err as Error).message}`);
     }
   });
+
+  const outputPartitions = await partitionCount(kafka, config.topics.courseEnrollments);
 
   // 3. Dead letters: exactly the invalid inputs, each unchanged. A copy of one already seen is an
   // at-least-once re-send (the dead letter landed, then the offset commit failed with the broker
@@ -152,6 +167,11 @@ export async function verify(kafka: Kafka, ds: DataSource, config: AppConfig, se
     check('projection = fold', projectionProblems(expected, rows), `${fmt(rows.size)} enrollments (${fmt(live)} live)`),
     check('last published = projection', [...publishedProblems(rows, published.last), ...badOutputs], `${fmt(published.count)} events (${fmt(published.resent())} re-sent)`),
     check('versions gapless', versionProblems(published.versions), `${fmt(published.versions.size)} keys`),
+    check(
+      'keys on one partition',
+      partitionProblems(partitionsByKey, (key) => partitionForKey(key, outputPartitions)),
+      `${fmt(partitionsByKey.size)} keys on ${outputPartitions} partitions`,
+    ),
     check('DLQ = poison', dlqProblems, `${fmt(seen.size)} of ${fmt(sent.poisonKeys.length)} poison (${fmt(dlqResent)} re-sent of ${fmt(deadLetters)} dead letters)`),
     check('inputs accounted', accounting, `${fmt(validIds.size)} distinct events`),
   ];

@@ -1,27 +1,40 @@
 /**
  * Fault drill (docs/drills.md): under a steady load, kill -9 the workers, restart the Kafka
- * broker, restart PostgreSQL and stop Redis; after each fault, wait until the pipeline is quiet
- * and check that nothing was lost. Prints a table of faults and checks; exits 1 on any loss or
- * mismatch, 2 when the drill itself could not run.
+ * broker, restart PostgreSQL and stop Redis; with replicas, also kill them one at a time, two at
+ * once and the relay's slot owner mid-publish, and let a new one join. After each fault, wait
+ * until the pipeline is quiet and check that nothing was lost. Prints a table of faults and
+ * checks; exits 1 on any loss or mismatch, 2 when the drill itself could not run.
  *
  *   npm run drill [-- --rate 1000] [--phase-seconds 20] [--kills 3] [--redis-down-seconds 30]
  *     [--faults kill,kafka,postgres,redis] [--seed N] [--quiet-timeout-seconds 300]
+ *     [--replicas N] [--jobs-replicas M] [--slot-takeover-ms MS]
  *
  * It runs in its own namespace (topics, schema, groups, queue prefix) like the benchmark, with
- * the sync worker and the jobs worker as child processes, restarted like a supervisor would.
+ * the sync workers and the jobs workers as child processes, restarted like a supervisor would.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ownerPid } from '@app/workload';
 import { isolatedRun } from '../env';
-import { RunResources, sleep, WorkerChild } from '../infra';
+import { RunResources, sleep } from '../infra';
 import { Check, verify } from './checks';
 import { FaultError, restartKafka, restartPostgres, startRedis, stopRedis } from './faults';
 import { LoadProducer } from './load';
+import { relayLockHolder, SlotSampler, slotOwners, slotTableExists, slotTakeoverMs } from './relay-ownership';
+import { Replicas, Role } from './replicas';
 
 const SYNC_WORKER = resolve(__dirname, '../../apps/sync-worker/src/main.js');
 const JOBS_WORKER = resolve(__dirname, '../../apps/jobs-worker/src/main.js');
-const FAULTS = ['kill', 'kafka', 'postgres', 'redis'] as const;
+const SERVICE_FAULTS = ['kill', 'kafka', 'postgres', 'redis'] as const;
+const REPLICA_FAULTS = ['replica-kill', 'join', 'double-kill', 'slot-owner-kill'] as const;
+const FAULTS = [...SERVICE_FAULTS, ...REPLICA_FAULTS] as const;
 type FaultName = (typeof FAULTS)[number];
+/**
+ * Added to the slot check's bound: a sample is stamped with its statement's `now()` but reads
+ * the table in a snapshot taken a moment later, and on a loaded machine that moment can grow.
+ */
+const SLOT_GAP_MARGIN_MS = 100;
+const SLOT_SAMPLE_MS = 250;
 
 function args() {
   const a = process.argv.slice(2);
@@ -36,9 +49,17 @@ function args() {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number, got "${raw}"`);
     return n;
   };
-  const faults = (value('faults') ?? FAULTS.join(',')).split(',').map((f) => f.trim());
+  const replicas = Math.floor(num('replicas', 1));
+  const jobsReplicas = Math.floor(num('jobs-replicas', replicas > 1 ? 2 : 1));
+  const defaults: readonly string[] = replicas > 1 ? FAULTS : SERVICE_FAULTS;
+  const faults = (value('faults') ?? defaults.join(',')).split(',').map((f) => f.trim());
   for (const f of faults) if (!FAULTS.includes(f as FaultName)) throw new Error(`--faults: unknown fault "${f}" (known: ${FAULTS.join(', ')})`);
+  if (faults.includes('double-kill') && replicas < 2) throw new Error('--faults double-kill needs --replicas 2 or more');
+  const takeover = value('slot-takeover-ms');
   return {
+    replicas,
+    jobsReplicas,
+    slotTakeoverMs: takeover === undefined ? undefined : String(Math.floor(num('slot-takeover-ms', 0))),
     rate: num('rate', 1000),
     phaseSeconds: num('phase-seconds', 20),
     kills: num('kills', 3),
@@ -54,45 +75,6 @@ function args() {
 
 const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** The two workers, restarted at once when they die (as a supervisor would). */
-class Workers {
-  private readonly children: Record<'sync' | 'jobs', WorkerChild | undefined> = { sync: undefined, jobs: undefined };
-  private readonly incarnation = { sync: 0, jobs: 0 };
-  /** Exits nobody asked for (a crash, not a kill of ours). */
-  readonly unexpectedExits: string[] = [];
-  private stopping = false;
-
-  constructor(private readonly env: Record<string, string>, private readonly outDir: string) {}
-
-  start(which: 'sync' | 'jobs'): void {
-    const n = ++this.incarnation[which];
-    const child = new WorkerChild(which === 'sync' ? SYNC_WORKER : JOBS_WORKER, this.env, { logFile: join(this.outDir, `${which}-worker-${n}.log`) });
-    this.children[which] = child;
-    child.proc.on('exit', (code, signal) => {
-      if (this.stopping || this.children[which] !== child || signal === 'SIGKILL') return;
-      this.unexpectedExits.push(`${which} worker #${n} exited (code ${code}, signal ${signal}); see ${which}-worker-${n}.log`);
-      log(`  ${which} worker #${n} exited on its own (code ${code}): restarting it`);
-      setTimeout(() => !this.stopping && this.start(which), 1000);
-    });
-  }
-
-  /** kill -9, then a new process after `restartAfterMs` (a supervisor's back-off). */
-  async kill9(which: 'sync' | 'jobs', restartAfterMs: number): Promise<void> {
-    const child = this.children[which];
-    if (child && !child.exited) {
-      child.proc.kill('SIGKILL');
-      await child.waitExit(10_000);
-    }
-    await sleep(restartAfterMs);
-    this.start(which);
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await Promise.all(Object.values(this.children).map((c) => c?.stop()));
-  }
-}
 
 interface PhaseResult {
   fault: string;
@@ -111,42 +93,56 @@ async function main(): Promise<number> {
   for (const script of [SYNC_WORKER, JOBS_WORKER]) if (!existsSync(script)) throw new Error(`${script} is missing: run "npm run build"`);
   const outDir = resolve('drill-results', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(outDir, { recursive: true });
-  const run = isolatedRun({ LOG_LEVEL: 'info', KAFKA_SESSION_TIMEOUT_MS: '8000', OUTBOX_POLL_MS: '200' });
+  const run = isolatedRun({
+    LOG_LEVEL: 'info',
+    KAFKA_SESSION_TIMEOUT_MS: '8000',
+    OUTBOX_POLL_MS: '200',
+    ...(opts.slotTakeoverMs === undefined ? {} : { SLOT_TAKEOVER_MS: opts.slotTakeoverMs }),
+  });
   const res = new RunResources(run);
+  const touchesServices = opts.faults.some((f) => f === 'kafka' || f === 'postgres' || f === 'redis');
   console.log(
-    `Fault drill ${run.id}: ${opts.rate} events/s, ${opts.phaseSeconds} s of load per fault, faults ${opts.faults.join(', ')}, seed ${opts.seed}.\n` +
-      `It restarts the Kafka broker, PostgreSQL and Redis of this machine: anything else using them sees the outage.\n` +
+    `Fault drill ${run.id}: ${opts.rate} events/s, ${opts.phaseSeconds} s of load per fault, faults ${opts.faults.join(', ')}, seed ${opts.seed}, ` +
+      `${opts.replicas} sync and ${opts.jobsReplicas} jobs worker(s).\n` +
+      (touchesServices ? `It restarts the Kafka broker, PostgreSQL and Redis of this machine: anything else using them sees the outage.\n` : '') +
       `Logs: ${outDir}`,
   );
   await res.setUp();
   const load = new LoadProducer(res.kafka, run.config, opts);
-  const workers = new Workers(run.env, outDir);
+  const workers = new Replicas({ sync: SYNC_WORKER, jobs: JOBS_WORKER }, run.env, outDir, log);
+  const sampler = new SlotSampler(res.ds, SLOT_SAMPLE_MS);
+  const takeoverMs = slotTakeoverMs(run.env);
   const results: PhaseResult[] = [];
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)];
+  const backoff = () => Math.round(Math.random() * 2000);
+  const at = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
   try {
     await load.connect();
-    workers.start('sync');
-    workers.start('jobs');
-    await res.waitGroupStable(run.config.kafka.groupId);
+    for (let i = 0; i < opts.replicas; i++) workers.add('sync');
+    for (let i = 0; i < opts.jobsReplicas; i++) workers.add('jobs');
+    await waitMembers(res, run.config.kafka.groupId, opts.replicas);
+    sampler.start();
 
-    const faultFns: Record<FaultName, { label: string; inject: () => Promise<string> }> = {
+    /** kill -9 one replica per step at the planned moments (ms into the fault), each restarted after 0–2 s. */
+    const killSeries = async (plan: { role: Role; at: number }[]): Promise<string> => {
+      const t0 = performance.now();
+      const done: string[] = [];
+      for (const step of plan.sort((a, b) => a.at - b.at)) {
+        await sleep(Math.max(0, step.at - (performance.now() - t0)));
+        const seat = pick(workers.seatsOf(step.role));
+        const who = opts.replicas > 1 || opts.jobsReplicas > 1 ? workers.describe(seat) : step.role;
+        await workers.kill9([seat], backoff());
+        done.push(`${who}@${at(t0)}`);
+      }
+      return `killed ${done.join(', ')} (restarted after 0–2 s)`;
+    };
+    const window = opts.phaseSeconds * 1000 * 0.6;
+
+    const faultFns: Record<FaultName, { label: string; before?: () => Promise<string>; inject: () => Promise<string> }> = {
       kill: {
         label: `kill -9 workers ×${opts.kills + 1}`,
-        inject: async () => {
-          // The sync worker `kills` times, the jobs worker once, at random moments of the load.
-          const window = opts.phaseSeconds * 1000 * 0.6;
-          const plan = [...Array.from({ length: opts.kills }, () => 'sync' as const), 'jobs' as const]
-            .map((which) => ({ which, at: Math.random() * window }))
-            .sort((a, b) => a.at - b.at);
-          const t0 = performance.now();
-          const done: string[] = [];
-          for (const step of plan) {
-            await sleep(Math.max(0, step.at - (performance.now() - t0)));
-            const backoff = Math.round(Math.random() * 2000);
-            await workers.kill9(step.which, backoff);
-            done.push(`${step.which}@${((performance.now() - t0) / 1000).toFixed(1)}s`);
-          }
-          return `killed ${done.join(', ')} (restarted after 0–2 s)`;
-        },
+        // The sync worker `kills` times, the jobs worker once, at random moments of the load.
+        inject: () => killSeries([...Array.from({ length: opts.kills }, () => 'sync' as const), 'jobs' as const].map((role) => ({ role, at: Math.random() * window }))),
       },
       kafka: { label: 'restart Kafka broker', inject: () => restartKafka() },
       postgres: { label: 'restart PostgreSQL (immediate)', inject: () => restartPostgres(run.config.database.url!) },
@@ -158,11 +154,62 @@ async function main(): Promise<number> {
           return `${how}; ${await startRedis()}`;
         },
       },
+      'replica-kill': {
+        label: `kill -9 each replica in turn ×${opts.replicas + opts.jobsReplicas}`,
+        // One at a time, evenly over the window: each replica is back before the next one dies.
+        inject: async () => {
+          const seats = [...workers.seatsOf('sync'), ...workers.seatsOf('jobs')];
+          const t0 = performance.now();
+          const done: string[] = [];
+          for (const [i, seat] of seats.entries()) {
+            await sleep(Math.max(0, (i * window) / seats.length - (performance.now() - t0)));
+            const who = workers.describe(seat);
+            await workers.kill9([seat], backoff());
+            done.push(`${who}@${at(t0)}`);
+          }
+          return `killed ${done.join(', ')} (each restarted after 0–2 s)`;
+        },
+      },
+      join: {
+        label: 'a new sync replica joins',
+        // A scale-down first (with the load off), so that the join brings the count back to N.
+        before: async () => {
+          const seats = workers.seatsOf('sync');
+          if (seats.length < 2) return '';
+          const who = workers.describe(seats[0]);
+          await workers.leave(seats[0]);
+          await waitMembers(res, run.config.kafka.groupId, seats.length - 1);
+          return `${who} left (SIGTERM) before the load`;
+        },
+        inject: async () => {
+          const seat = workers.add('sync');
+          return `${workers.describe(seat)} joined mid-load; ${workers.seatsOf('sync').length} sync replicas`;
+        },
+      },
+      'double-kill': {
+        label: 'kill -9 two sync replicas at once',
+        inject: async () => {
+          const seats = [...workers.seatsOf('sync')].sort(() => Math.random() - 0.5).slice(0, 2);
+          const who = seats.map((s) => workers.describe(s));
+          await workers.kill9(seats, backoff());
+          return `killed ${who.join(' and ')} together (restarted after 0–2 s)`;
+        },
+      },
+      'slot-owner-kill': {
+        label: 'kill -9 the relay slot owner mid-publish',
+        inject: async () => {
+          const victim = await relayOwnerWhilePublishing(res, workers);
+          await workers.kill9([victim.seat], backoff());
+          return `killed ${victim.who} (restarted after 0–2 s)`;
+        },
+      },
     };
 
     const t0 = performance.now();
     for (const name of opts.faults) {
       const fault = faultFns[name];
+      const prepared = fault.before ? await fault.before() : '';
+      if (prepared) log(`${fault.label}: ${prepared}`);
       log(`${fault.label}: load on`);
       const phaseStart = performance.now();
       load.start();
@@ -173,7 +220,7 @@ async function main(): Promise<number> {
       let error: string | undefined;
       const faultStart = performance.now();
       try {
-        detail = await fault.inject();
+        detail = [prepared, await fault.inject()].filter(Boolean).join('; ');
       } catch (err) {
         error = err instanceof FaultError ? err.message : (err as Error).stack ?? String(err);
       }
@@ -187,11 +234,13 @@ async function main(): Promise<number> {
       const settled = quiet.ok ? secs(Math.max(0, quiet.at - loadOff)) : `not quiet after ${opts.quietTimeoutSeconds} s`;
       log(`  ${quiet.ok ? `settled ${settled} after the load stopped` : `NOT QUIET: ${quiet.pending}`}; checking`);
       const checks = await verify(res.kafka, res.ds, run.config, load);
+      checks.push(sampler.check(opts.replicas, takeoverMs, SLOT_GAP_MARGIN_MS));
       if (!quiet.ok) checks.unshift({ name: 'quiet', ok: false, summary: 'not quiet', problems: [quiet.pending] });
       for (const c of checks) log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.summary}${c.ok ? '' : `\n        ${c.problems.join('\n        ')}`}`);
       results.push({ fault: fault.label, detail, injectedAt, lasted: secs(faultOver - faultStart), settled, checks, error });
     }
   } finally {
+    await sampler.stop();
     await workers.stop();
     await load.disconnect();
   }
@@ -203,6 +252,60 @@ async function main(): Promise<number> {
   const failed = results.some((r) => r.error || r.checks.some((c) => !c.ok));
   console.log(failed ? '\nDRILL FAILED: see the problems above.' : '\nDrill passed: nothing lost, nothing duplicated, every poison message dead-lettered once.');
   return failed ? 1 : 0;
+}
+
+/** Waits until the sync workers' consumer group is stable with `members` members. */
+async function waitMembers(res: RunResources, groupId: string, members: number, timeoutMs = 120_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let seen = 'not described yet';
+  while (performance.now() < deadline) {
+    const { groups } = await res.admin.describeGroups([groupId]);
+    seen = `${groups[0]?.state ?? 'no group'} with ${groups[0]?.members.length ?? 0} member(s)`;
+    if (groups[0]?.state === 'Stable' && groups[0].members.length === members) return;
+    await sleep(250);
+  }
+  throw new Error(`consumer group ${groupId} not stable with ${members} member(s) within ${timeoutMs} ms (last: ${seen})`);
+}
+
+/**
+ * A sync replica that publishes right now: outputs are flowing (the output topic grew in the
+ * last quarter second) and it owns relay slots (the replica owning most), or, before the relay
+ * had slots, holds the single relay's lock.
+ */
+async function relayOwnerWhilePublishing(res: RunResources, workers: Replicas, timeoutMs = 60_000): Promise<{ seat: string; who: string }> {
+  const topic = res.run.config.topics.courseEnrollments;
+  const outputs = async () => (await res.admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  const deadline = performance.now() + timeoutMs;
+  let why = 'not looked yet';
+  while (performance.now() < deadline) {
+    const before = await outputs();
+    await sleep(250);
+    const grew = (await outputs()) - before;
+    const pids = workers.livePids('sync');
+    if (grew <= 0) {
+      why = 'no output in the last 250 ms';
+      continue;
+    }
+    if (await slotTableExists(res.ds)) {
+      const owners = [...(await slotOwners(res.ds))]
+        .map(([owner, slots]) => ({ owner, slots, pid: ownerPid(owner, [...pids.keys()]) }))
+        .filter((o) => o.pid !== undefined)
+        .sort((a, b) => b.slots.length - a.slots.length);
+      if (owners.length > 0) {
+        const seat = pids.get(owners[0].pid!)!;
+        return { seat, who: `${workers.describe(seat)}, owner ${owners[0].owner} of slots ${owners[0].slots.join(', ')}, while ${grew} events were published in 250 ms` };
+      }
+      why = 'no slot owned by a replica of this drill';
+    } else {
+      const pid = await relayLockHolder(res.ds, res.run.config.database.schema, [...pids.keys()]);
+      if (pid !== undefined) {
+        const seat = pids.get(pid)!;
+        return { seat, who: `${workers.describe(seat)}, holder of the relay lock (no slot table: single relay), while ${grew} events were published in 250 ms` };
+      }
+      why = 'no replica of this drill holds the relay lock';
+    }
+  }
+  throw new FaultError(`found no relay owner publishing within ${timeoutMs / 1000} s: ${why}`);
 }
 
 /** Waits until every input is committed, the outbox and recompute requests are empty, and the output topic has stopped growing. */

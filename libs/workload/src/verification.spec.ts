@@ -1,6 +1,6 @@
 import { buildOutputEvent, CourseEnrollmentsEvent, EXAMPLE_COURSE_ENROLLMENT, OutputEventType } from '@app/contracts';
 import type { DerivedEnrollment } from '@app/domain';
-import { projectionProblems, ProjectionRow, PublishedLog, publishedProblems, versionProblems } from './verification';
+import { partitionProblems, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, versionProblems } from './verification';
 
 const ID = EXAMPLE_COURSE_ENROLLMENT.id;
 const { updated_at: _u, ...derivedState } = EXAMPLE_COURSE_ENROLLMENT;
@@ -92,5 +92,22 @@ describe('publishedProblems', () => {
     ['an event without a row', new Map<string, ProjectionRow>(), given(event(1, 'created')), /published but there is no enrollments row/],
   ])('reports %s', (_what, rows, log, problem) => {
     expect(publishedProblems(rows, log.last)).toEqual([expect.stringMatching(problem)]);
+  });
+});
+
+describe('partitionProblems', () => {
+  const keys = (entries: [string, number[]][]) => new Map(entries.map(([k, ps]) => [k, new Set(ps)]));
+
+  it('accepts every key on one partition', () => {
+    expect(partitionProblems(keys([['1:1', [0]], ['1:2', [3]]]))).toEqual([]);
+  });
+
+  it('reports a key whose events are on two partitions', () => {
+    expect(partitionProblems(keys([['1:1', [4, 0]], ['1:2', [3]]]))).toEqual(['1:1: events on partitions 0, 4']);
+  });
+
+  it('reports a key on another partition than the partitioner assigns, when asked', () => {
+    const expected = (key: string) => (key === '1:1' ? 0 : 2);
+    expect(partitionProblems(keys([['1:1', [0]], ['1:2', [3]]]), expected)).toEqual(['1:2: on partition 3, the partitioner assigns 2']);
   });
 });

@@ -169,3 +169,18 @@ export class PublishedLog {
     return n;
   }
 }
+
+/**
+ * Per-key order on the output topic holds only while a key's events share one partition: every
+ * key must sit on exactly one, and, when `expected` is given, on the partition the producers'
+ * partitioner assigns it (so consumers that look a key up by partition find it).
+ */
+export function partitionProblems(partitionsByKey: ReadonlyMap<string, ReadonlySet<number>>, expected?: (key: string) => number): string[] {
+  const problems: string[] = [];
+  for (const [key, partitions] of partitionsByKey) {
+    const seen = [...partitions].sort((a, b) => a - b);
+    if (seen.length > 1) problems.push(`${key}: events on partitions ${seen.join(', ')}`);
+    else if (expected && seen.length === 1 && seen[0] !== expected(key)) problems.push(`${key}: on partition ${seen[0]}, the partitioner assigns ${expected(key)}`);
+  }
+  return problems;
+}
