@@ -90,7 +90,7 @@ class Workers {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(Object.values(this.children).map((c) => c?.stop()));
+    await Promise.all(Object.values(this.children).filter((c) => c !== undefined).map((c) => c.stop()));
   }
 }
 
@@ -149,7 +149,7 @@ async function main(): Promise<number> {
         },
       },
       kafka: { label: 'restart Kafka broker', inject: () => restartKafka() },
-      postgres: { label: 'restart PostgreSQL (immediate)', inject: () => restartPostgres(run.config.database.url!) },
+      postgres: { label: 'restart PostgreSQL (immediate)', inject: () => restartPostgres(run.config.database.url) },
       redis: {
         label: `stop Redis ${opts.redisDownSeconds} s`,
         inject: async () => {

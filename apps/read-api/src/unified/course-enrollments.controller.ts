@@ -117,7 +117,7 @@ function conditions(f: ListFilters, p: (v: unknown) => string): string[] {
  * not the course's; unfiltered it walks `enrollments_paging_idx`; a user's few enrollments are
  * sorted. `horizon` is a bound from WriteHorizon or 'exact' (read in the same statement).
  */
-function pageQuery(f: ListFilters, limit: number, horizon: string | 'exact'): Query {
+function pageQuery(f: ListFilters, limit: number, horizon: string): Query {
   const params: unknown[] = [];
   const p = (v: unknown): string => {
     params.push(v);

@@ -107,7 +107,7 @@ export class FactRepository {
       const list = byKind(kind) as (SectionFact | LessonFact)[];
       const rows = list.map((f) => ({
         meta: f.meta,
-        keys: [f.courseId, 'sectionId' in f ? f.sectionId : (f as LessonFact).lessonId],
+        keys: [f.courseId, 'sectionId' in f ? f.sectionId : (f).lessonId],
         deleted: f.deleted,
         body: f.deleted ? null : 'section' in f ? f.section : (f as { lesson: unknown }).lesson,
       }));
