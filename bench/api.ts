@@ -249,7 +249,7 @@ async function offsetPlan(ds: DataSource, offset: number): Promise<{ nodes: stri
   let sortsCourse = false;
   const walk = (n: Record<string, unknown>, underLimit: boolean) => {
     const type = String(n['Node Type']);
-    nodes.push(`${type}${n['Index Name'] ? ` (${n['Index Name']})` : ''}`);
+    nodes.push(`${type}${n['Index Name'] ? ` (${n['Index Name'] as string})` : ''}`);
     if (underLimit && type === 'Sort') sortsCourse = true;
     heapFetches += Number(n['Heap Fetches'] ?? 0);
     for (const c of (n['Plans'] as Record<string, unknown>[] | undefined) ?? []) walk(c, underLimit || type === 'Limit');

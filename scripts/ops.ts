@@ -314,7 +314,7 @@ function finalProgress(progress: Partial<ProgressPayload> | undefined, result: R
   }
   if (p.total === undefined) p.total = p.done ?? 0;
   if (p.done === undefined) p.done = p.total;
-  return p as Partial<ProgressPayload>;
+  return p;
 }
 
 async function enqueueAndFollow<T extends object>(ctx: Ctx, key: QueueKey, name: string, data: T, id: string): Promise<number> {

@@ -1,4 +1,4 @@
-// `npm test`: brings the local infrastructure up (idempotent), type-checks, then runs every jest
+// `npm test`: brings the local infrastructure up (idempotent), type-checks, lints, then runs every jest
 // project (unit, then integration on the real Kafka, Postgres and Redis). Extra arguments go to
 // jest, e.g. `npm test -- --selectProjects unit` or `npm test -- libs/domain`.
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,9 @@ const unitOnly = jestArgs.join(' ').includes('--selectProjects unit');
 // --secure: the SASL_SSL listener that test/security/kafka-sasl-ssl.int-spec.ts connects through.
 if (!unitOnly) run('infrastructure', process.execPath, [join(root, 'scripts', 'run-ts.mjs'), join(root, 'scripts', 'infra', 'cli.ts'), 'up', '--secure']);
 run('type check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+// The same verdict as CI's: `npm run lint` (ESLint, then `prettier --check`). SKIP_LINT=1 skips it
+// for a quick local run of a few tests.
+if (process.env.SKIP_LINT !== '1') run('lint', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'lint', '--silent']);
 // The end-to-end drill runs the built worker as a child process and kills it.
 if (!unitOnly) run('build', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent']);
 

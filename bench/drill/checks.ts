@@ -6,7 +6,7 @@
 import { Kafka, KafkaMessage } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { AppConfig, inputTopics } from '@app/config';
-import { decodeMessage, decodeOutputEvent, DLQ_HEADERS, KafkaInputMessage } from '@app/contracts';
+import { decodeMessage, decodeOutputEvent, DLQ_HEADERS } from '@app/contracts';
 import { Fact, foldFacts } from '@app/domain';
 import { partitionForKey } from '@app/messaging';
 import { partitionProblems, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, versionProblems } from '@app/workload';
@@ -102,7 +102,7 @@ export async function verify(kafka: Kafka, ds: DataSource, config: AppConfig, se
   let inputs = 0;
   for (const topic of inputTopics(config)) {
     inputs += await readTopic(kafka, topic, (partition, m) => {
-      const decoded = decodeMessage({ topic, key: m.key, value: m.value, headers: m.headers as KafkaInputMessage["headers"] }, config.topics);
+      const decoded = decodeMessage({ topic, key: m.key, value: m.value, headers: m.headers }, config.topics);
       if (decoded.ok) {
         facts.push(decoded.event.fact);
         validIds.add(`${decoded.event.source} ${decoded.event.id}`);

@@ -27,18 +27,18 @@ export function slotTakeoverMs(workerEnv: Record<string, string>): number | unde
 }
 
 export async function slotTableExists(ds: DataSource): Promise<boolean> {
-  const [{ found }] = (await ds.query(
+  const [{ found }] = await ds.query<{ found: boolean }[]>(
     `SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1) AS found`,
     [SLOT_TABLE],
-  )) as { found: boolean }[];
+  );
   return found;
 }
 
 /** Slots owned right now, by owner. */
 export async function slotOwners(ds: DataSource): Promise<Map<string, number[]>> {
-  const rows = (await ds.query(
+  const rows = await ds.query<{ slot: number; owner: string }[]>(
     `SELECT slot, owner FROM ${SLOT_TABLE} WHERE owner IS NOT NULL AND lease_expires_at > now() ORDER BY slot`,
-  )) as { slot: number; owner: string }[];
+  );
   const byOwner = new Map<string, number[]>();
   for (const r of rows) byOwner.set(r.owner, [...(byOwner.get(r.owner) ?? []), r.slot]);
   return byOwner;
@@ -51,12 +51,12 @@ export async function slotOwners(ds: DataSource): Promise<Map<string, number[]>>
  */
 export async function relayLockHolder(ds: DataSource, schema: string, pids: readonly number[]): Promise<number | undefined> {
   // A bigint advisory key is stored as classid (high 32 bits) and objid (low 32 bits), objsubid 1.
-  const rows = (await ds.query(
+  const rows = await ds.query<{ port: number | null }[]>(
     `SELECT a.client_port AS port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)`,
     [`enrollment-sync:outbox-relay:${schema}`],
-  )) as { port: number | null }[];
+  );
   const port = rows[0]?.port;
   if (port === undefined || port === null) return undefined;
   const inodes = socketInodesOnLocalPort(port);
@@ -127,10 +127,12 @@ export class SlotSampler {
       const t0 = performance.now();
       try {
         this.tableSeen ||= await slotTableExists(this.ds);
-        const rows = !this.tableSeen ? [] : ((await this.ds.query(
-          `SELECT (extract(epoch FROM now()) * 1000)::float8 AS at, slot, (owner IS NOT NULL AND lease_expires_at > now()) AS owned
-             FROM ${SLOT_TABLE} ORDER BY slot`,
-        )) as { at: number; slot: number; owned: boolean }[]);
+        const rows = !this.tableSeen
+          ? []
+          : await this.ds.query<{ at: number; slot: number; owned: boolean }[]>(
+              `SELECT (extract(epoch FROM now()) * 1000)::float8 AS at, slot, (owner IS NOT NULL AND lease_expires_at > now()) AS owned
+                 FROM ${SLOT_TABLE} ORDER BY slot`,
+            );
         if (rows.length > 0) this.samples.push({ at: rows[0].at, owned: new Map(rows.map((r) => [r.slot, r.owned])) });
       } catch (err) {
         // Postgres away (its fault) leaves a hole in the samples; the check reports the period.

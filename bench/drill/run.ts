@@ -145,7 +145,7 @@ async function main(): Promise<number> {
         inject: () => killSeries([...Array.from({ length: opts.kills }, () => 'sync' as const), 'jobs' as const].map((role) => ({ role, at: Math.random() * window }))),
       },
       kafka: { label: 'restart Kafka broker', inject: () => restartKafka() },
-      postgres: { label: 'restart PostgreSQL (immediate)', inject: () => restartPostgres(run.config.database.url!) },
+      postgres: { label: 'restart PostgreSQL (immediate)', inject: () => restartPostgres(run.config.database.url) },
       redis: {
         label: `stop Redis ${opts.redisDownSeconds} s`,
         inject: async () => {

@@ -1,6 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
-import { Kafka, Producer } from 'kafkajs';
-import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
+import { ConfigModule } from '@app/config';
 import { DEAD_LETTER_PROVIDERS, KafkaModule } from '@app/messaging';
 import { LoggingModule, MetricsModule } from '@app/observability';
 import { PersistenceModule } from '@app/persistence';

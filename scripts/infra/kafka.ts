@@ -104,7 +104,6 @@ function resolveLibs(s: KafkaSettings): boolean {
     } catch {
       /* not empty */
     }
-    // eslint-disable-next-line no-control-regex
     const output = `${r.stdout || ''}${r.stderr || ''}`.replace(/\x1b\[[0-9;]*m/g, '').trim();
     if (output) console.error(output.split('\n').slice(-30).join('\n'));
     throw new InfraError(`mvn could not resolve Kafka ${s.version} (exit ${r.status ?? r.signal}); is it a released version?`);

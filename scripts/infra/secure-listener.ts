@@ -40,7 +40,7 @@ export interface SecureListenerInfo {
 
 function openssl(args: string[], what: string): void {
   const r = spawnSync('openssl', args, { cwd: TLS_DIR, encoding: 'utf8' });
-  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+  if (r.error && 'code' in r.error && r.error.code === 'ENOENT') {
     throw new InfraError('`openssl` not found on PATH: it makes the local CA and certificates for --secure');
   }
   if (r.status !== 0) throw new InfraError(`openssl ${what} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim()}`);

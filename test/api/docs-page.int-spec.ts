@@ -11,7 +11,6 @@ import { ReadApiModule } from '../../apps/read-api/src/read-api.module';
 import { isolatedConfig } from '../support/isolation';
 
 const TOKEN = 'd'.repeat(32);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 

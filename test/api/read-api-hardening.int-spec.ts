@@ -26,7 +26,6 @@ const COURSE = 501;
 const ANCIENT = 502; // every fact time of this course is in year 0000
 const MEMBERS = 30;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 interface Api {
@@ -89,7 +88,7 @@ class PostgresRelay {
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', () => resolve()));
-    this.port = (this.server!.address() as AddressInfo).port;
+    this.port = (this.server.address() as AddressInfo).port;
   }
 
   async cut(): Promise<void> {

@@ -42,7 +42,6 @@ const DASHBOARD_KEYS = [
   'created_at', 'created_by', 'categories', 'avg_completion_rate',
 ];
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 type Page = { result: CourseEnrollment[]; next_cursor: string | null };
 

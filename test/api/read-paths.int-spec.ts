@@ -24,7 +24,6 @@ const SMALL = 502;
 const MEMBERS = 240;
 const STATUSES = ['manager', 'joined', 'joined', 'joined', 'invited', 'requested', 'creator', null] as const;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 interface Member {
   id: number;

@@ -16,7 +16,7 @@ const APPS = ['sync-worker', 'jobs-worker', 'read-api'];
 /** Compose durations ("30s", "1m30s", "500ms") in milliseconds. */
 function durationMs(value: string): number {
   let total = 0;
-  for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms']!;
+  for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms'];
   return total;
 }
 
@@ -40,7 +40,7 @@ describe('docker-compose.yml', () => {
   it('runs only scripts this repo builds, with variables the config schema knows', () => {
     for (const [name, s] of Object.entries(services)) {
       if (!s.build) continue;
-      const command = (s.command as string[] | undefined) ?? [];
+      const command = (s.command) ?? [];
       expect(`${name}: ${sourceOf(command)} ${existsSync(join(ROOT, sourceOf(command))) ? 'exists' : 'is missing'}`).toMatch(/exists$/);
       expect(Object.keys(s.environment ?? {}).filter((k) => !(k in ENV_SCHEMA))).toEqual([]);
     }

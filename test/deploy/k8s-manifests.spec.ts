@@ -37,6 +37,8 @@ function render(overlay: string): Obj[] {
 function modelOf(o: Obj): { validate(): void } {
   const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
   const module = group === 'keda.sh' ? `@kubernetes-models/keda/keda.sh/${version}/${o.kind}` : `kubernetes-models/${group ? `${group}/` : ''}${version}/${o.kind}`;
+  // The model's module is named by the manifest's kind at run time: no static import can say it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Model = require(module)[o.kind];
   return new Model(o);
 }

@@ -113,7 +113,7 @@ describe('drill relay lock holder (the single relay, before slots)', () => {
       { env: { ...process.env, DB_URL: config.database.url, LOCK_KEY: `enrollment-sync:outbox-relay:${config.database.schema}` }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
-      const [first] = (await once(holder.stdout!, 'data')) as [Buffer];
+      const [first] = (await once(holder.stdout, 'data')) as [Buffer];
       expect(first.toString().trim()).toBe('locked');
       expect(await relayLockHolder(ds, config.database.schema, [process.pid, holder.pid!])).toBe(holder.pid);
       expect(await relayLockHolder(ds, `${config.database.schema}_other`, [process.pid, holder.pid!])).toBeUndefined();

@@ -82,11 +82,11 @@ describe('sync worker pipeline (in-process worker)', () => {
       expect(list[0].event.data.version).toBe(1);
       for (const later of list.slice(1)) expect(later.event.type).toBe('lms.course_enrollment.updated');
     }
-    const completed = lastOf(p, `${C}:${learners.completed}`)!.data.course_enrollment;
+    const completed = lastOf(p, `${C}:${learners.completed}`).data.course_enrollment;
     expect(completed).toMatchObject({ progress_percent: 100, time_spent_seconds: 420, user: { name: `Learner ${learners.completed}` } });
-    expect(lastOf(p, `${C}:${learners.in_progress}`)!.data.course_enrollment.progress_percent).toBe(50);
-    expect(lastOf(p, `${C}:${learners.assigned}`)!.data.course_enrollment.assigned_by).toEqual({ id: '3', name: 'Ada Admin' });
-    expect(lastOf(p, `${C}:${learners.failed}`)!.data.course_enrollment).toMatchObject({ score: 12.5, attempt_number: 2, attempts_count: 2 });
+    expect(lastOf(p, `${C}:${learners.in_progress}`).data.course_enrollment.progress_percent).toBe(50);
+    expect(lastOf(p, `${C}:${learners.assigned}`).data.course_enrollment.assigned_by).toEqual({ id: '3', name: 'Ada Admin' });
+    expect(lastOf(p, `${C}:${learners.failed}`).data.course_enrollment).toMatchObject({ score: 12.5, attempt_number: 2, attempts_count: 2 });
     expect(p.versionsGapless()).toEqual([]);
     expect(await p.oracle()).toEqual([]);
   });

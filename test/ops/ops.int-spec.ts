@@ -225,7 +225,7 @@ describe('ops: queue dashboard, queue metrics and the ops CLI', () => {
       [['replay', '--help'], 0, /--from-offset <n> \| --from-time <RFC 3339>/],
     ])('%j → exit %d', async (argv, expected, message) => {
       const out = new Captured();
-      expect(await main(argv as string[], out, { config })).toBe(expected);
+      expect(await main(argv, out, { config })).toBe(expected);
       expect(out.text).toMatch(message);
     });
 

@@ -41,7 +41,7 @@ describe('outbox insert and its NOTIFY', () => {
   it('writes every row and notifies the relay once the transaction commits', async () => {
     // Given a rolled-back write, then a committed one (channels are per database: other runs'
     // writers notify it too, so notifications are told apart by the notifying backend's pid)
-    const pidOf = async (tx: { query: DataSource['query'] }) => ((await tx.query('SELECT pg_backend_pid() AS pid')) as { pid: number }[])[0].pid;
+    const pidOf = async (tx: { query: DataSource['query'] }) => (await tx.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid'))[0].pid;
     let rolledBackPid = 0;
     await ds
       .transaction(async (tx) => {

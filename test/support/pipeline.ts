@@ -288,8 +288,8 @@ export class Pipeline {
       for (const line of chunk.toString().split('\n')) if (line.trim()) this.workerLog.push(`[${child.pid}] ${line}`);
       if (this.workerLog.length > 200) this.workerLog.splice(0, this.workerLog.length - 200);
     };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     this.child = child;
     return child;
   }

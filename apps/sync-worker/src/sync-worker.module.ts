@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { Kafka } from 'kafkajs';
 import { APP_CONFIG, AppConfig, ConfigModule } from '@app/config';
 import { DEAD_LETTER_PROVIDERS, KafkaModule } from '@app/messaging';
 import { LoggingModule, METRICS_PORT, MetricsEndpoint, MetricsModule, READINESS_CHECK } from '@app/observability';

@@ -67,7 +67,7 @@ describe('connection security settings', () => {
     [{ KAFKA_SASL_OAUTHBEARER_SCOPE: 'x' }, 'not oauthbearer'],
     [{ KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: ca, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster' }, 'is not key=value'],
   ])('refuses %j: %s', (env, message) => {
-    const problems = problemsOf(env as Record<string, string>);
+    const problems = problemsOf(env);
     expect(problems.join('\n')).toContain(message);
     expect(problems.join('\n')).not.toContain('hunter2');
   });

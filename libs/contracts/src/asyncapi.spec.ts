@@ -12,7 +12,7 @@ type Doc = Record<string, any>;
 const DOC_PATH = join(repositoryRoot(__dirname), 'docs', 'asyncapi.yaml');
 let cached: Doc | undefined;
 const committed = (): Doc => (cached ??= parse(readFileSync(DOC_PATH, 'utf8')) as Doc);
-const generated = generateAsyncApiDocument() as Doc;
+const generated: Doc = generateAsyncApiDocument();
 
 function resolvePointer(doc: Doc, ref: string): unknown {
   expect(ref.startsWith('#/')).toBe(true);
@@ -40,7 +40,7 @@ describe('AsyncAPI document', () => {
   });
 
   it('the generator output parses back to the same document', () => {
-    expect(parse(renderAsyncApiYaml(generated as Doc))).toEqual(generated);
+    expect(parse(renderAsyncApiYaml(generated))).toEqual(generated);
   });
 
   it('is an AsyncAPI 3.0 document with the default topics as channel addresses', () => {
@@ -144,7 +144,7 @@ describe('AsyncAPI document', () => {
   });
 
   it('follows configured topic names', () => {
-    const doc = buildAsyncApiDocument({ topics: { ...TEST_TOPICS, users: 'acme.users', courseEnrollments: 'out', dlq: 'dlq' } }) as Doc;
+    const doc: Doc = buildAsyncApiDocument({ topics: { ...TEST_TOPICS, users: 'acme.users', courseEnrollments: 'out', dlq: 'dlq' } });
     expect(doc.channels.users.address).toBe('acme.users');
     expect(doc.channels.deadLetters.address).toBe('dlq');
   });

@@ -178,7 +178,7 @@ const hostileData = (type: InputEventType): fc.Arbitrary<unknown> => {
       fc.option(fc.dictionary(hostileString, hostileJson, { maxKeys: 20 }), { nil: undefined }),
     )
     .map(([mutations, extra, customFields]) => {
-      const data = structuredClone(example) as Record<string, unknown>;
+      const data = structuredClone<Record<string, unknown>>(example);
       for (const { path, value } of mutations) setAt(data, path, value);
       if (extra !== undefined) Object.assign(data, { extra });
       if (customFields !== undefined && type === 'lms.membership.changed') data.custom_fields = customFields;

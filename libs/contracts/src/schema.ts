@@ -287,7 +287,7 @@ export function arrayOf<T>(items: Schema<T>, opts: { maxItems?: number; descript
 
 /** Publishes the schema once under `components.schemas.<name>` and refers to it elsewhere. */
 export function named<T>(name: string, inner: Schema<T>): Schema<T> {
-  return { parse: inner.parse, json: (ctx) => ctx.ref(name, () => inner.json(ctx)) };
+  return { ...inner, json: (ctx) => ctx.ref(name, () => inner.json(ctx)) };
 }
 
 // ---------------------------------------------------------------------------------------------

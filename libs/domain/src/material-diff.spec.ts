@@ -28,8 +28,9 @@ describe('materialDiff', () => {
     const b = structuredClone(a);
     b.custom_fields = { b: [1, { c: 2 }], a: 1 };
     expect(materialDiff(a, b)).toEqual([]);
-    const withStamp = { ...a, updated_at: ms(1) } as CourseEnrollment;
-    expect(materialDiff(withStamp, { ...a, updated_at: ms(2) } as CourseEnrollment)).toEqual([]);
+    const withStamp: CourseEnrollment = { ...a, updated_at: ms(1) };
+    const restamped: CourseEnrollment = { ...a, updated_at: ms(2) };
+    expect(materialDiff(withStamp, restamped)).toEqual([]);
   });
 
   it('changed: exactly the top-level fields that differ, deep', () => {

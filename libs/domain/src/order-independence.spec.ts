@@ -104,7 +104,7 @@ const factLog: fc.Arbitrary<Fact[]> = fc
   .map((items) =>
     items.map(({ time, source, prefix, body: b }, i) => {
       const meta: FactMeta = { time, source, id: `${prefix}${i}`, type: typeOf(b) };
-      return { ...b, meta } as Fact;
+      return { ...b, meta };
     }),
   );
 

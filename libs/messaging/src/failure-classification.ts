@@ -86,7 +86,7 @@ const KAFKA_RECORD_REFUSALS = new Set([
   'INVALID_TIMESTAMP',
 ]);
 
-const asErrorLike = (err: unknown): ErrorLike | null => (err !== null && typeof err === 'object' ? (err as ErrorLike) : null);
+const asErrorLike = (err: unknown): ErrorLike | null => (err !== null && typeof err === 'object' ? (err) : null);
 
 /** The error and the errors it wraps (TypeORM driverError, `cause`, kafkajs originalError), outermost first. */
 function chain(err: unknown): ErrorLike[] {

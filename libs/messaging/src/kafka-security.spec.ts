@@ -8,7 +8,7 @@ describe('OAUTHBEARER token providers', () => {
   it('asks the token endpoint with the client credentials grant and reuses the token until it nears expiry', async () => {
     const requests: { url: string; body: string }[] = [];
     const fakeFetch = (async (url: string, init: RequestInit) => {
-      requests.push({ url, body: String(init.body) });
+      requests.push({ url, body: init.body as string });
       return new Response(JSON.stringify({ access_token: `token-${requests.length}`, expires_in: 3600 }), { status: 200 });
     }) as unknown as typeof fetch;
     const provider = clientCredentialsTokenProvider({ url: 'https://idp.example/token', clientId: 'svc', clientSecret: 's3cret', scope: 'kafka' }, fakeFetch);

@@ -104,12 +104,12 @@ export function explainKafkaError(err: unknown, config: AppConfig): unknown {
       );
     }
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && TLS_CODES.test(code)) return tlsError(config, (e as { broker?: string }).broker ?? config.kafka.brokers[0], code, message, err);
+    if (typeof code === 'string' && TLS_CODES.test(code)) return tlsError((e as { broker?: string }).broker ?? config.kafka.brokers[0], code, message, err);
   }
   return err;
 }
 
-function tlsError(config: AppConfig, broker: string, code: string, message: string, cause: unknown): KafkaSecurityError {
+function tlsError(broker: string, code: string, message: string, cause: unknown): KafkaSecurityError {
   return new KafkaSecurityError(
     `TLS handshake with Kafka broker ${broker} failed: ${message.replace(/^Connection error: /, '')} (${code}). ` +
       'Its certificate must chain to the CA in KAFKA_SSL_CA_FILE (the system CAs when unset) and name the host in KAFKA_BROKERS.',
@@ -142,6 +142,6 @@ export async function checkKafkaTls(config: AppConfig, timeoutMs = 10_000): Prom
       socket.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, refused: err.code && TLS_CODES.test(err.code) ? err : undefined }));
     });
     if (outcome.ok) return;
-    if (outcome.refused) throw tlsError(config, broker, outcome.refused.code!, outcome.refused.message, outcome.refused);
+    if (outcome.refused) throw tlsError(broker, outcome.refused.code!, outcome.refused.message, outcome.refused);
   }
 }

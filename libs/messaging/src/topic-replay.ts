@@ -77,6 +77,8 @@ export class TopicReplay {
             .run({
               autoCommit: false,
               eachBatchAutoResolve: false,
+              // kafkajs declares these as methods but passes plain closures, made to be destructured.
+              // eslint-disable-next-line @typescript-eslint/unbound-method
               eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
                 const high = end.get(batch.partition)!;
                 const inRange = batch.messages.filter((m) => BigInt(m.offset) < high);

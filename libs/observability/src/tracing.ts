@@ -58,7 +58,7 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
       // gauges' counts would otherwise start a trace of their own every second.
       new PgInstrumentation({ requireParentSpan: true }),
       // The relay sets each output event's own traceparent; the instrumentation would replace it.
-      new KafkaJsInstrumentation({ producerHook: (_span, { message }) => restoreTraceHeaders(message as { headers?: Record<string, unknown> }) }),
+      new KafkaJsInstrumentation({ producerHook: (_span, { message }) => restoreTraceHeaders(message) }),
       new IORedisInstrumentation(),
     ],
   });

@@ -33,7 +33,7 @@ function lint(openapi: object, asyncapiPath = join(ROOT, 'docs', 'asyncapi.yaml'
         try {
           resolve({ code: err ? Number(err.code ?? 1) : 0, report: JSON.parse(stdout) as Report });
         } catch {
-          reject(new Error(`lint-api-documents printed no report: ${stderr || String(err)}`));
+          reject(new Error(`lint-api-documents printed no report: ${stderr || (err?.message ?? 'no error')}`));
         }
       },
     );

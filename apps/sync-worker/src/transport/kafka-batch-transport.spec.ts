@@ -36,7 +36,7 @@ async function boot(apply: InputApplier['apply']) {
 }
 
 const message = (offset: number, value: string): KafkaMessage =>
-  ({ key: Buffer.from('k'), value: Buffer.from(value), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 }) as KafkaMessage;
+  ({ key: Buffer.from('k'), value: Buffer.from(value), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 });
 
 const slice = (messages: KafkaMessage[]): InputSlice => ({ topic: config.topics.memberships, partition: 0, messages });
 let seq = 0;

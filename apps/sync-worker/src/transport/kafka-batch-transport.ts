@@ -256,10 +256,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   async invoke(slice: InputSlice, ctx: InputSliceContext): Promise<void> {
     const handler = this.getHandlerByPattern(INPUT_SLICE);
     if (!handler) throw new Error(`no @EventPattern('${INPUT_SLICE}') handler is registered`);
-    await this.runWithProcessingHooks(ctx, async (runEndHook) => {
+    // Declared `void` by Nest, but it returns the hooks' promise, which settles when the handler does.
+    await (this.runWithProcessingHooks(ctx, async (runEndHook) => {
       await lastValueFrom(this.transformToObservable(await handler(slice, ctx)), { defaultValue: undefined });
       runEndHook();
-    });
+    }) as unknown as Promise<void>);
   }
 
   /**

@@ -21,7 +21,7 @@ export function cloudEvent(type: string, data: unknown, overrides: Record<string
     time: '2026-11-20T10:15:30.123456Z',
     data,
     ...overrides,
-  } as CloudEvent;
+  };
 }
 
 const defaultTopic = (type: string): string =>

@@ -89,7 +89,7 @@ function conditions(f: EnrollmentListFilters, p: (v: unknown) => string): string
  * not the course's; unfiltered it walks `enrollments_paging_idx`; a user's few enrollments are
  * sorted. `horizon` is a bound from WriteHorizonRepository or 'exact' (read in the same statement).
  */
-function pageQuery(f: EnrollmentListFilters, limit: number, horizon: string | 'exact'): Query {
+function pageQuery(f: EnrollmentListFilters, limit: number, horizon: string): Query {
   const params: unknown[] = [];
   const p = (v: unknown): string => {
     params.push(v);
