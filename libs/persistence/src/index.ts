@@ -8,3 +8,8 @@ export * from './repositories/enrollment.repository';
 export * from './repositories/course-member-stats.repository';
 export * from './repositories/outbox.repository';
 export * from './repositories/recompute-request.repository';
+export * from './notifications/pg-notification-listener';
+export * from './stores/outbox.store';
+export * from './stores/recompute-request.store';
+export * from './stores/advisory-lock-session';
+

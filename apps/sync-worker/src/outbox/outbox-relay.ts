@@ -3,12 +3,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Admin, Kafka, Producer } from 'kafkajs';
 import { PinoLogger } from 'nestjs-pino';
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { TRACEPARENT_HEADER, TRACESTATE_HEADER } from '@app/contracts';
 import { partitionForKey, recordRefusal } from '@app/messaging';
-import { OUTBOX_CHANNEL, OutboxRepository, PendingEntry, pgConnection } from '@app/persistence';
+import { AdvisoryLockSession, OUTBOX_CHANNEL, OutboxStore, PendingEntry, PgNotificationListener } from '@app/persistence';
 import { contextOf, keepTraceHeaders, PipelineMetrics, pipelineTracer, traceContextToSend } from '@app/observability';
 
 const BATCH = 2000;
@@ -46,7 +44,8 @@ interface Outgoing extends PendingEntry {
 export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
-  private listener?: Client;
+  private lock?: AdvisoryLockSession;
+  private unsubscribe?: () => void;
   private wake?: () => void;
   /** A NOTIFY that came while the relay was busy: the next idle returns at once. */
   private notified = false;
@@ -57,9 +56,9 @@ export class OutboxRelay {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly ds: DataSource,
     private readonly kafka: Kafka,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxStore,
+    private readonly notifications: PgNotificationListener,
     private readonly metrics: PipelineMetrics,
     private readonly logger: PinoLogger,
   ) {
@@ -92,25 +91,23 @@ export class OutboxRelay {
     await this.teardown();
   }
 
-  /** Becomes the leader (or waits to), then publishes until stopped or the session breaks. */
+  /** Becomes the leader (or waits to), then publishes until stopped or the lock's session breaks. */
   private async lead(): Promise<void> {
-    const client = new Client({ ...pgConnection(this.config.database), application_name: 'enrollment-sync:relay' });
-    this.listener = client;
-    let broken: Error | undefined;
-    client.on('error', (err) => {
-      broken = err;
-      this.nudge();
-    });
-    client.on('notification', () => this.nudge());
-    await client.connect();
+    const lock = new AdvisoryLockSession(this.config.database, 'relay-lock', () => this.nudge());
+    this.lock = lock;
     const lockKey = `enrollment-sync:outbox-relay:${this.config.database.schema}`;
-    for (;;) {
-      const [{ locked }] = (await client.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [lockKey])).rows;
-      if (locked) break;
+    while (!(await lock.tryAcquire(lockKey))) {
       await this.idle(2000);
       if (!this.running) return;
     }
-    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    // While the shared listener is down the relay polls every OUTBOX_POLL_MS; when it is back,
+    // what was notified meanwhile is pending, so the next read comes at once.
+    this.unsubscribe = this.notifications.subscribe(OUTBOX_CHANNEL, {
+      notified: () => this.nudge(),
+      listenerDown: (down) => {
+        if (!down) this.nudge();
+      },
+    });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
     this.admin = this.kafka.admin();
@@ -120,9 +117,9 @@ export class OutboxRelay {
     this.logger.info('relay leading');
 
     while (this.running) {
-      if (broken) throw broken; // the lock went with the session: stop publishing at once
+      if (lock.lost) throw lock.lost; // the lock went with its session: stop publishing at once
       await this.refreshGauges();
-      const pending = await this.outbox.next(this.ds, BATCH);
+      const pending = await this.outbox.next(BATCH);
       this.notified = false; // whatever was notified so far is in this read
       if (pending.length === 0) {
         await this.idle(this.config.outboxPollMs);
@@ -225,7 +222,7 @@ export class OutboxRelay {
 
   private async acknowledged(sent: Outgoing[]): Promise<void> {
     const ackedAt = performance.now();
-    await this.outbox.purge(this.ds, sent.map((e) => e.seq));
+    await this.outbox.purge(sent.map((e) => e.seq));
     for (const e of sent) {
       const type = (e.event as { type: string }).type.replace('lms.course_enrollment.', '');
       this.metrics.outputEvents.inc({ type });
@@ -236,7 +233,7 @@ export class OutboxRelay {
 
   /** Sets the refused event aside with the broker's reason and holds its key's later versions. */
   private async park(partition: number, e: Outgoing, reason: string): Promise<void> {
-    const rows = await this.ds.transaction((tx) => this.outbox.park(tx, e.enrollmentId, e.version, reason));
+    const rows = await this.outbox.park(e.enrollmentId, e.version, reason);
     endSpan(e, { code: SpanStatusCode.ERROR, message: `parked: ${reason}` });
     this.logger.warn(
       {
@@ -274,13 +271,13 @@ export class OutboxRelay {
     const now = performance.now();
     if (now - this.gaugesAt >= GAUGES_EVERY_MS) {
       this.gaugesAt = now;
-      const held = await this.ds.transaction((tx) => this.outbox.holdBehindParked(tx));
+      const held = await this.outbox.holdBehindParked();
       for (const h of held) {
         this.logger.warn({ enrollmentId: h.enrollmentId, versions: h.versions }, 'outbox events held behind a parked version of their key');
       }
-      this.metrics.outboxParked.set(await this.outbox.parkedCount(this.ds));
+      this.metrics.outboxParked.set(await this.outbox.parkedCount());
     }
-    const { count, oldestAgeSeconds } = await this.outbox.pendingStats(this.ds);
+    const { count, oldestAgeSeconds } = await this.outbox.pendingStats();
     this.metrics.outboxPending.set(count);
     this.metrics.outboxOldestAgeSeconds.set(oldestAgeSeconds);
   }
@@ -310,13 +307,15 @@ export class OutboxRelay {
   private async teardown(): Promise<void> {
     const producer = this.producer;
     const admin = this.admin;
-    const listener = this.listener;
+    const lock = this.lock;
     this.producer = undefined;
     this.admin = undefined;
-    this.listener = undefined;
+    this.lock = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     await producer?.disconnect().catch(() => undefined);
     await admin?.disconnect().catch(() => undefined);
-    await listener?.end().catch(() => undefined); // ends the session: releases the advisory lock
+    await lock?.release();
   }
 }
 
