@@ -28,7 +28,8 @@ import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { CourseEnrollmentsEvent, decodeMessage, decodeOutputEvent } from '@app/contracts';
 import { DerivedEnrollment, Fact, foldFacts } from '@app/domain';
 import { MetricsEndpoint } from '@app/observability';
-import { createDataSource, migrateUp, RecomputeRequestRepository } from '@app/persistence';
+import { partitionForKey } from '@app/messaging';
+import { createDataSource, migrateUp, OutputPartitions, RecomputeRequestRepository } from '@app/persistence';
 import { CourseRecompute, createProjection } from '@app/projection';
 import { InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
 import { SyncWorkerModule } from '../../apps/sync-worker/src/sync-worker.module';
@@ -123,6 +124,8 @@ export function envOf(config: AppConfig): Record<string, string> {
     JOBS_WORKER_METRICS_PORT: '0',
     COURSE_URL_TEMPLATE: config.courseUrlTemplate,
     OUTBOX_POLL_MS: String(config.outboxPollMs),
+    RELAY_SLOTS: String(config.relaySlots),
+    SLOT_TAKEOVER_MS: String(config.slotTakeoverMs),
     STALL_AFTER_MS: String(config.stallAfterMs),
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
   };
@@ -164,7 +167,7 @@ export class Pipeline {
     private readonly opts: PipelineOptions,
   ) {
     this.kafka = testKafka(config);
-    this.recomputer = createProjection(ds, config.courseUrlTemplate).recompute;
+    this.recomputer = createProjection(ds, config.courseUrlTemplate, new OutputPartitions(config.topics.partitions, partitionForKey)).recompute;
   }
 
   /** Who runs course recomputes: the option, else $E2E_RECOMPUTE, else 'jobs-worker'. */

@@ -7,9 +7,10 @@ export * from './repositories/fact.repository';
 export * from './repositories/enrollment.repository';
 export * from './repositories/course-member-stats.repository';
 export * from './repositories/outbox.repository';
+export * from './repositories/output-partitions';
 export * from './repositories/recompute-request.repository';
+export * from './repositories/relay-slot.repository';
 export * from './notifications/pg-notification-listener';
 export * from './stores/outbox.store';
 export * from './stores/recompute-request.store';
-export * from './stores/advisory-lock-session';
-
+export * from './stores/relay-slot.store';

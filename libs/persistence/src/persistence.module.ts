@@ -5,6 +5,7 @@ import { createDataSource } from './data-source';
 import { PgNotificationListener } from './notifications/pg-notification-listener';
 import { OutboxStore } from './stores/outbox.store';
 import { RecomputeRequestStore } from './stores/recompute-request.store';
+import { RelaySlotStore } from './stores/relay-slot.store';
 
 @Global()
 @Module({
@@ -30,8 +31,9 @@ import { RecomputeRequestStore } from './stores/recompute-request.store';
     },
     { provide: OutboxStore, inject: [DataSource], useFactory: (ds: DataSource) => new OutboxStore(ds) },
     { provide: RecomputeRequestStore, inject: [DataSource], useFactory: (ds: DataSource) => new RecomputeRequestStore(ds) },
+    { provide: RelaySlotStore, inject: [DataSource], useFactory: (ds: DataSource) => new RelaySlotStore(ds) },
   ],
-  exports: [DataSource, PgNotificationListener, OutboxStore, RecomputeRequestStore],
+  exports: [DataSource, PgNotificationListener, OutboxStore, RecomputeRequestStore, RelaySlotStore],
 })
 export class PersistenceModule implements OnApplicationShutdown {
   constructor(

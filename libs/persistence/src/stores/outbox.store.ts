@@ -12,8 +12,16 @@ export class OutboxStore {
     private readonly outbox: OutboxRepository = new OutboxRepository(),
   ) {}
 
-  next(limit: number): Promise<PendingEntry[]> {
-    return this.outbox.next(this.ds, limit);
+  next(limit: number, partitions?: readonly number[]): Promise<PendingEntry[]> {
+    return this.outbox.next(this.ds, limit, partitions);
+  }
+
+  unassignedKeys(limit: number): Promise<string[]> {
+    return this.outbox.unassignedKeys(this.ds, limit);
+  }
+
+  assignPartitions(keys: readonly string[], partitions: readonly number[]): Promise<void> {
+    return this.outbox.assignPartitions(this.ds, keys, partitions);
   }
 
   purge(seqs: readonly string[]): Promise<void> {
