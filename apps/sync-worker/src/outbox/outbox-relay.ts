@@ -76,6 +76,7 @@ export class OutboxRelay {
   private admin?: Admin;
   private partitions?: { count: number; readAt: number };
   private gaugesAt = Number.NEGATIVE_INFINITY;
+  private assignAt = Number.NEGATIVE_INFINITY;
   private slotCount?: number;
   /** Slot → until when (performance.now()) this replica may send for it: a lower bound of the lease. */
   private readonly leases = new Map<number, number>();
@@ -159,24 +160,20 @@ export class OutboxRelay {
     }
     this.partitions = undefined;
     this.gaugesAt = Number.NEGATIVE_INFINITY;
+    this.assignAt = Number.NEGATIVE_INFINITY;
     this.manageAt = Number.NEGATIVE_INFINITY;
-    if (this.slotCount === undefined) {
-      const wanted = this.config.relaySlots || (await this.partitionCount());
-      this.slotCount = await this.slots.ensureSlots(wanted);
-      if (this.slotCount !== wanted) {
-        this.logger.warn({ wanted, slots: this.slotCount }, 'relay slots were set up with another count; using the table\'s');
-      }
-      this.logger.info({ replica: this.replica, slots: this.slotCount }, 'relay started');
-    }
 
     while (this.running) {
-      if (performance.now() >= this.manageAt) await this.manageSlots();
+      // Database only: the gauges show a backlog even while the broker is unreachable.
       await this.refreshGauges();
+      if (this.slotCount === undefined) await this.setUpSlots();
+      if (performance.now() >= this.manageAt) await this.manageSlots();
+      await this.assignPartitions();
       if (this.leases.size === 0) {
         await this.idle(this.untilManage());
         continue;
       }
-      const partitions = partitionsOfSlots(this.leases.keys(), this.slotCount, await this.partitionCount());
+      const partitions = partitionsOfSlots(this.leases.keys(), this.slotCount!, await this.partitionCount());
       const pending = await this.outbox.next(BATCH, partitions);
       this.notified = false; // whatever was notified so far is in this read
       if (pending.length === 0) {
@@ -185,6 +182,15 @@ export class OutboxRelay {
       }
       await this.publish(pending);
     }
+  }
+
+  private async setUpSlots(): Promise<void> {
+    const wanted = this.config.relaySlots || (await this.partitionCount());
+    this.slotCount = await this.slots.ensureSlots(wanted);
+    if (this.slotCount !== wanted) {
+      this.logger.warn({ wanted, slots: this.slotCount }, 'relay slots were set up with another count; using the table\'s');
+    }
+    this.logger.info({ replica: this.replica, slots: this.slotCount }, 'relay started');
   }
 
   private untilManage(): number {
@@ -420,7 +426,6 @@ export class OutboxRelay {
     const now = performance.now();
     if (now - this.gaugesAt >= GAUGES_EVERY_MS) {
       this.gaugesAt = now;
-      await this.assignPartitions();
       const held = await this.outbox.holdBehindParked();
       for (const h of held) {
         this.logger.warn({ enrollmentId: h.enrollmentId, versions: h.versions }, 'outbox events held behind a parked version of their key');
@@ -437,6 +442,9 @@ export class OutboxRelay {
    * does not know the partition count) the one their key maps to now; any replica may do it.
    */
   private async assignPartitions(): Promise<void> {
+    const now = performance.now();
+    if (now - this.assignAt < GAUGES_EVERY_MS) return;
+    this.assignAt = now;
     const keys = await this.outbox.unassignedKeys(ASSIGN_BATCH);
     if (keys.length === 0) return;
     const count = await this.partitionCount();
