@@ -91,10 +91,11 @@ describe('partitioned outbox relay', () => {
     await collector.connect();
     await collector.subscribe({ topic: config.topics.courseEnrollments, fromBeginning: true });
     await collector.run({
-      eachMessage: async ({ partition, message }) => {
+      eachMessage: ({ partition, message }) => {
         const key = message.key!.toString();
         published.add(key, JSON.parse(message.value!.toString()) as CourseEnrollmentsEvent);
         arrivedOn.set(key, (arrivedOn.get(key) ?? new Set()).add(partition));
+        return Promise.resolve();
       },
     });
   }, 60_000);

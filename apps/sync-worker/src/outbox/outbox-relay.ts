@@ -362,7 +362,7 @@ export class OutboxRelay {
     } catch (err) {
       // The producer may still be sending the abandoned request: a new one is made for the next round.
       if (err instanceof SlotLeaseLost) {
-        sent.catch(() => undefined);
+        void sent.catch(() => undefined);
         this.dropProducer();
       }
       throw err;
@@ -476,7 +476,7 @@ export class OutboxRelay {
   private dropProducer(): void {
     const producer = this.producer;
     this.producer = undefined;
-    producer?.disconnect().catch(() => undefined);
+    void producer?.disconnect().catch(() => undefined);
   }
 
   private async teardown(): Promise<void> {

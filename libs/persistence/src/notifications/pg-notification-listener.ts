@@ -59,7 +59,7 @@ export class PgNotificationListener {
     this.subscribers.set(channel, set);
     if (!this.up) subscriber.listenerDown?.(true);
     if (this.client && this.up && isNew) {
-      this.client.query(`LISTEN ${channel}`).catch((err: unknown) => this.broken(err));
+      void this.client.query(`LISTEN ${channel}`).catch((err: unknown) => this.broken(err));
     }
     if (!this.client && !this.connecting && !this.retryTimer) this.connect();
     return () => {
@@ -114,7 +114,7 @@ export class PgNotificationListener {
     const client = this.client;
     this.client = undefined;
     this.up = false;
-    client?.end().catch(() => undefined);
+    void client?.end().catch(() => undefined);
     this.tell(true);
     this.retry(err);
   }
