@@ -156,6 +156,7 @@ export class Pipeline {
   private app?: INestApplicationContext;
   private jobsApp?: INestApplicationContext;
   private child?: ChildProcess;
+  private readonly replicas: ChildProcess[] = [];
   private recomputeLoop?: Promise<void>;
   private running = true;
   private recomputer: CourseRecompute;
@@ -282,6 +283,15 @@ export class Pipeline {
   /** Runs the built worker (`dist/…/main.js`) as a child process with this run's env. */
   spawnWorker(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) throw new Error('a worker child is already running');
+    this.child = this.spawnReplica();
+    return this.child;
+  }
+
+  /**
+   * One more built worker as a child (any number of them: they share the consumer group and
+   * the relay slots); stop() kills those still running.
+   */
+  spawnReplica(): ChildProcess {
     if (!existsSync(SYNC_WORKER_DIST)) throw new Error(`${SYNC_WORKER_DIST} is missing: run "npm run build" first`);
     const child = spawn(process.execPath, [SYNC_WORKER_DIST], {
       env: { ...process.env, ...envOf(this.config), APP_NAME: 'sync-worker' },
@@ -293,8 +303,16 @@ export class Pipeline {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    this.child = child;
+    this.replicas.push(child);
     return child;
+  }
+
+  /** Sends `signal` to a worker child and waits for it to exit; resolves its exit code (null when killed). */
+  async signalReplica(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const gone = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill(signal);
+    return gone;
   }
 
   /** kill -9 the worker child and waits for it to be gone. */
@@ -521,6 +539,7 @@ export class Pipeline {
     await this.stopWorker().catch(() => undefined);
     await this.jobsApp?.close().catch(() => undefined);
     await this.killWorker().catch(() => undefined);
+    await Promise.all(this.replicas.map((c) => this.signalReplica(c, 'SIGKILL').catch(() => undefined)));
     await Promise.all([this.outConsumer?.disconnect(), this.dlqConsumer?.disconnect(), this.producer?.disconnect()].map((p) => p?.catch(() => undefined)));
     const groups = [this.config.kafka.groupId, `${this.config.kafka.groupId}-out-collector`, `${this.config.kafka.groupId}-dlq-collector`];
     await this.admin?.deleteGroups(groups).catch(() => undefined);

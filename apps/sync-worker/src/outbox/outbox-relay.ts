@@ -73,6 +73,7 @@ export class OutboxRelay {
   /** A NOTIFY that came while the relay was busy: the next idle returns at once. */
   private notified = false;
   private producer?: Producer;
+  private producerReady?: Promise<Producer>;
   private admin?: Admin;
   private partitions?: { count: number; readAt: number };
   private gaugesAt = Number.NEGATIVE_INFINITY;
@@ -148,11 +149,7 @@ export class OutboxRelay {
 
   /** Publishes its slots' partitions until stopped; takes and gives slots up between batches. */
   private async serve(): Promise<void> {
-    if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-      await producer.connect();
-      this.producer = producer;
-    }
+    await this.connectedProducer();
     if (!this.admin) {
       const admin = this.kafka.admin();
       await admin.connect();
@@ -352,15 +349,17 @@ export class OutboxRelay {
     const until = this.leases.get(slot);
     if (until === undefined) throw new SlotLeaseLost(slot, 'no longer held');
     if (until - performance.now() <= budget) throw new SlotLeaseLost(slot, 'lease too short to send; not renewed in time');
+    const sent = (await this.connectedProducer()).send(record);
     let timer: NodeJS.Timeout | undefined;
-    const abandoned = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SlotLeaseLost(slot, `send not acknowledged within ${budget} ms; abandoned`)), budget);
-    });
-    const sent = this.producer!.send(record);
     try {
-      await Promise.race([sent, abandoned]);
+      await Promise.race([
+        sent,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new SlotLeaseLost(slot, `send not acknowledged within ${budget} ms; abandoned`)), budget);
+        }),
+      ]);
     } catch (err) {
-      // The producer may still be sending the abandoned request: a new one is made for the next round.
+      // The producer may still be sending the abandoned request: a new one is made for the next send.
       if (err instanceof SlotLeaseLost) {
         void sent.catch(() => undefined);
         this.dropProducer();
@@ -369,6 +368,20 @@ export class OutboxRelay {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The producer, connected once for the partitions sending side by side. */
+  private connectedProducer(): Promise<Producer> {
+    if (!this.producerReady) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      this.producer = producer;
+      const ready = producer.connect().then(() => producer);
+      this.producerReady = ready;
+      void ready.catch(() => {
+        if (this.producerReady === ready) this.dropProducer();
+      });
+    }
+    return this.producerReady;
   }
 
   private async acknowledged(slot: number, sent: Outgoing[]): Promise<void> {
@@ -476,6 +489,7 @@ export class OutboxRelay {
   private dropProducer(): void {
     const producer = this.producer;
     this.producer = undefined;
+    this.producerReady = undefined;
     void producer?.disconnect().catch(() => undefined);
   }
 
@@ -483,6 +497,7 @@ export class OutboxRelay {
     const producer = this.producer;
     const admin = this.admin;
     this.producer = undefined;
+    this.producerReady = undefined;
     this.admin = undefined;
     await producer?.disconnect().catch(() => undefined);
     await admin?.disconnect().catch(() => undefined);
