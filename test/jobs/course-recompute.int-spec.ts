@@ -4,7 +4,7 @@ import type { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { decodeMessage, InputEvent } from '@app/contracts';
 import { BullMqJobQueue, courseRecomputeJobId, JOB_QUEUE, JobQueuePort, jobId, QUEUES, queueOptions } from '@app/jobs';
-import { createDataSource, migrateUp, RecomputeRequestRepository } from '@app/persistence';
+import { createDataSource, migrateUp, PgNotificationListener, RecomputeRequestRepository, RecomputeRequestStore } from '@app/persistence';
 import { InputApplier } from '@app/projection';
 import { clock, events, InputMessage } from '@app/workload';
 import { assertProcessorsRegistered } from '../../apps/jobs-worker/src/jobs-worker.lifecycle';
@@ -159,7 +159,9 @@ describe('recompute dispatcher while Redis is unreachable', () => {
   let ds: DataSource;
   let queue: Queue;
   const requests = new RecomputeRequestRepository();
-  const dispatcherWith = (port: JobQueuePort) => new RecomputeDispatcher(config, ds, requests, port, silentLogger(), 60_000);
+  // dispatchOnce only: the listener is never subscribed to, so it opens no session.
+  const dispatcherWith = (port: JobQueuePort) =>
+    new RecomputeDispatcher(new RecomputeRequestStore(ds), new PgNotificationListener(config.database, 'test'), port, silentLogger(), 60_000);
 
   beforeAll(async () => {
     ds = await createDataSource(config.database).initialize();

@@ -28,7 +28,8 @@ import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { CourseEnrollmentsEvent, decodeMessage, decodeOutputEvent } from '@app/contracts';
 import { DerivedEnrollment, Fact, foldFacts } from '@app/domain';
 import { MetricsEndpoint } from '@app/observability';
-import { createDataSource, migrateUp, RecomputeRequestRepository } from '@app/persistence';
+import { partitionForKey } from '@app/messaging';
+import { createDataSource, migrateUp, OutputPartitions, RecomputeRequestRepository } from '@app/persistence';
 import { CourseRecompute, createProjection } from '@app/projection';
 import { InputMessage, projectionProblems, ProjectionRow, PublishedLog, publishedProblems, rng, versionProblems } from '@app/workload';
 import { SyncWorkerModule } from '../../apps/sync-worker/src/sync-worker.module';
@@ -123,6 +124,8 @@ export function envOf(config: AppConfig): Record<string, string> {
     JOBS_WORKER_METRICS_PORT: '0',
     COURSE_URL_TEMPLATE: config.courseUrlTemplate,
     OUTBOX_POLL_MS: String(config.outboxPollMs),
+    RELAY_SLOTS: String(config.relaySlots),
+    SLOT_TAKEOVER_MS: String(config.slotTakeoverMs),
     STALL_AFTER_MS: String(config.stallAfterMs),
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
   };
@@ -153,6 +156,7 @@ export class Pipeline {
   private app?: INestApplicationContext;
   private jobsApp?: INestApplicationContext;
   private child?: ChildProcess;
+  private readonly replicas: ChildProcess[] = [];
   private recomputeLoop?: Promise<void>;
   private running = true;
   private recomputer: CourseRecompute;
@@ -164,7 +168,7 @@ export class Pipeline {
     private readonly opts: PipelineOptions,
   ) {
     this.kafka = testKafka(config);
-    this.recomputer = createProjection(ds, config.courseUrlTemplate).recompute;
+    this.recomputer = createProjection(ds, config.courseUrlTemplate, new OutputPartitions(config.topics.partitions, partitionForKey)).recompute;
   }
 
   /** Who runs course recomputes: the option, else $E2E_RECOMPUTE, else 'jobs-worker'. */
@@ -279,6 +283,15 @@ export class Pipeline {
   /** Runs the built worker (`dist/…/main.js`) as a child process with this run's env. */
   spawnWorker(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) throw new Error('a worker child is already running');
+    this.child = this.spawnReplica();
+    return this.child;
+  }
+
+  /**
+   * One more built worker as a child (any number of them: they share the consumer group and
+   * the relay slots); stop() kills those still running.
+   */
+  spawnReplica(): ChildProcess {
     if (!existsSync(SYNC_WORKER_DIST)) throw new Error(`${SYNC_WORKER_DIST} is missing: run "npm run build" first`);
     const child = spawn(process.execPath, [SYNC_WORKER_DIST], {
       env: { ...process.env, ...envOf(this.config), APP_NAME: 'sync-worker' },
@@ -290,8 +303,16 @@ export class Pipeline {
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    this.child = child;
+    this.replicas.push(child);
     return child;
+  }
+
+  /** Sends `signal` to a worker child and waits for it to exit; resolves its exit code (null when killed). */
+  async signalReplica(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const gone = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill(signal);
+    return gone;
   }
 
   /** kill -9 the worker child and waits for it to be gone. */
@@ -518,6 +539,7 @@ export class Pipeline {
     await this.stopWorker().catch(() => undefined);
     await this.jobsApp?.close().catch(() => undefined);
     await this.killWorker().catch(() => undefined);
+    await Promise.all(this.replicas.map((c) => this.signalReplica(c, 'SIGKILL').catch(() => undefined)));
     await Promise.all([this.outConsumer?.disconnect(), this.dlqConsumer?.disconnect(), this.producer?.disconnect()].map((p) => p?.catch(() => undefined)));
     const groups = [this.config.kafka.groupId, `${this.config.kafka.groupId}-out-collector`, `${this.config.kafka.groupId}-dlq-collector`];
     await this.admin?.deleteGroups(groups).catch(() => undefined);

@@ -36,6 +36,9 @@ export interface AppConfig {
   ingestSliceSize: number;
   ingestConcurrency: number;
   outboxPollMs: number;
+  /** Relay slots; 0 = the output topic's partition count. */
+  relaySlots: number;
+  slotTakeoverMs: number;
   stallAfterMs: number;
   shutdownTimeoutMs: number;
 }
@@ -70,6 +73,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingestSliceSize: c.INGEST_SLICE_SIZE,
     ingestConcurrency: c.INGEST_CONCURRENCY,
     outboxPollMs: c.OUTBOX_POLL_MS,
+    relaySlots: c.RELAY_SLOTS,
+    slotTakeoverMs: c.SLOT_TAKEOVER_MS,
     stallAfterMs: c.STALL_AFTER_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };

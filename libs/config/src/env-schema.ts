@@ -197,6 +197,8 @@ export const ENV_SCHEMA = {
   INGEST_SLICE_SIZE: { default: '500', doc: 'input messages applied per Postgres transaction (1 = one transaction per message)', parse: int(1, 10000) },
   INGEST_CONCURRENCY: { default: '4', doc: 'input partitions applied at the same time, each in its own transaction (needs as many pool connections)', parse: int(1, 100) },
   OUTBOX_POLL_MS: { default: '1000', doc: 'relay fallback poll when no NOTIFY arrives', parse: int(10, 60000) },
+  RELAY_SLOTS: { default: '0', doc: 'slots the outbox relay\'s work is split into (slot = output partition mod slots; each replica takes a fair share); 0 = the output topic\'s partition count. Fixed when the first relay starts', parse: int(0, 10000) },
+  SLOT_TAKEOVER_MS: { default: '10000', doc: 'lease of a relay slot: the owner renews it well before; a dead owner\'s slots are taken over within this long', parse: int(1000, 600000) },
   STALL_AFTER_MS: { default: '60000', doc: 'a worker reports not ready (/health/ready 503) when an input partition with lag, or the outbox\'s oldest pending event, has not moved for this long', parse: int(1000, 86400000) },
   SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'how long a process drains on SIGTERM before it exits anyway', parse: int(0, 600000) },
 } satisfies Record<string, Setting<unknown>>;

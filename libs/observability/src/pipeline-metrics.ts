@@ -15,6 +15,8 @@ export class PipelineMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly sliceFailures: Counter<'kind'>;
   readonly outboxOldestAgeSeconds: Gauge;
+  readonly relaySlotsOwned: Gauge;
+  readonly relaySlotOutputs: Counter<'slot'>;
 
   constructor(registry: MetricsRegistry) {
     this.inputMessages = new Counter({
@@ -72,6 +74,17 @@ export class PipelineMetrics {
     this.outboxOldestAgeSeconds = new Gauge({
       name: 'enrollment_sync_outbox_oldest_age_seconds',
       help: 'Age of the oldest outbox event not yet published (0 when none)',
+      registers: [registry],
+    });
+    this.relaySlotsOwned = new Gauge({
+      name: 'enrollment_sync_relay_slots_owned',
+      help: 'Relay slots this replica holds a lease on (it publishes only their output partitions)',
+      registers: [registry],
+    });
+    this.relaySlotOutputs = new Counter({
+      name: 'enrollment_sync_relay_slot_outputs_total',
+      help: 'Events this replica published and purged, by relay slot',
+      labelNames: ['slot'],
       registers: [registry],
     });
   }

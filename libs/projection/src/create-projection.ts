@@ -4,6 +4,7 @@ import {
   EnrollmentRepository,
   FactRepository,
   OutboxRepository,
+  OutputPartitions,
   ProcessedEventsRepository,
   RecomputeRequestRepository,
 } from '@app/persistence';
@@ -29,12 +30,13 @@ export interface Projection {
 
 /**
  * The one place the object graph is built: the Nest module provides its parts, and tests and
- * tools outside Nest call it directly, so they run exactly what the workers run.
+ * tools outside Nest call it directly, so they run exactly what the workers run. Without
+ * `partitions`, outbox rows are written without their output partition and the relay assigns it.
  */
-export function createProjection(db: Database, courseUrlTemplate: string): Projection {
+export function createProjection(db: Database, courseUrlTemplate: string, partitions?: OutputPartitions): Projection {
   const facts = new FactRepository();
   const enrollments = new EnrollmentRepository();
-  const outbox = new OutboxRepository();
+  const outbox = new OutboxRepository(partitions);
   const processed = new ProcessedEventsRepository();
   const recomputeRequests = new RecomputeRequestRepository();
   const projector = new EnrollmentProjector(facts, enrollments, outbox, courseUrlTemplate);

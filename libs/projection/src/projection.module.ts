@@ -1,10 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { partitionForKey } from '@app/messaging';
 import {
   Database,
   EnrollmentRepository,
   FactRepository,
   OutboxRepository,
+  OutputPartitions,
   ProcessedEventsRepository,
   RecomputeRequestRepository,
 } from '@app/persistence';
@@ -34,13 +36,15 @@ const parts: [abstract new (...args: never[]) => unknown, keyof Projection][] = 
 @Global()
 @Module({
   providers: [
+    // Starts from TOPIC_PARTITIONS; the relay updates it from the broker's metadata.
+    { provide: OutputPartitions, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new OutputPartitions(config.topics.partitions, partitionForKey) },
     {
       provide: PROJECTION,
-      inject: [Database, APP_CONFIG],
-      useFactory: (db: Database, config: AppConfig) => createProjection(db, config.courseUrlTemplate),
+      inject: [Database, APP_CONFIG, OutputPartitions],
+      useFactory: (db: Database, config: AppConfig, partitions: OutputPartitions) => createProjection(db, config.courseUrlTemplate, partitions),
     },
     ...parts.map(([cls, key]) => ({ provide: cls, inject: [PROJECTION], useFactory: (p: Projection) => p[key] })),
   ],
-  exports: parts.map(([cls]) => cls),
+  exports: [OutputPartitions, ...parts.map(([cls]) => cls)],
 })
 export class ProjectionModule {}

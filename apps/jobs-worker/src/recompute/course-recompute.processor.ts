@@ -2,7 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { QUEUES } from '@app/jobs';
-import { Database, RecomputeRequestRepository } from '@app/persistence';
+import { RecomputeRequestStore } from '@app/persistence';
 import { CourseRecompute } from '@app/projection';
 import { CourseRecomputeJobData, CourseRecomputeJobProgress } from './recompute-job';
 
@@ -28,9 +28,8 @@ export interface CourseRecomputeJobResult {
 @Processor(QUEUES.courseRecompute.name, { concurrency: COURSE_RECOMPUTE_CONCURRENCY, autorun: false })
 export class CourseRecomputeProcessor extends WorkerHost {
   constructor(
-    private readonly db: Database,
     private readonly recompute: CourseRecompute,
-    private readonly requests: RecomputeRequestRepository,
+    private readonly requests: RecomputeRequestStore,
     private readonly logger: PinoLogger,
   ) {
     super();
@@ -39,7 +38,7 @@ export class CourseRecomputeProcessor extends WorkerHost {
 
   async process(job: Job<CourseRecomputeJobData, CourseRecomputeJobResult>): Promise<CourseRecomputeJobResult> {
     const { courseId, generation } = job.data;
-    const current = await this.requests.find(this.db, courseId);
+    const current = await this.requests.find(courseId);
     if (current && current.generation > generation) {
       this.logger.debug({ jobId: job.id, courseId, generation, current: current.generation }, 'newer request pending; running anyway');
     }

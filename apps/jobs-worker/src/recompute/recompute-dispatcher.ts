@@ -1,13 +1,10 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@app/config';
 import { courseRecomputeJobId, JOB_QUEUE, JobQueuePort } from '@app/jobs';
-import { pgConnection, RECOMPUTE_CHANNEL, RecomputeRequestRepository } from '@app/persistence';
+import { PgNotificationListener, RECOMPUTE_CHANNEL, RecomputeRequestStore } from '@app/persistence';
 import { COURSE_RECOMPUTE_JOB, CourseRecomputeJobData } from './recompute-job';
 
-/** Fallback poll, for a missed NOTIFY, a broken listener or a failed enqueue. */
+/** Fallback poll, for a missed NOTIFY, the listener being down or a failed enqueue. */
 export const RECOMPUTE_POLL_MS = Symbol('RECOMPUTE_POLL_MS');
 const DEFAULT_POLL_MS = 2000;
 /** A request already enqueued is enqueued again (a no-op by job id) only after this long. */
@@ -24,16 +21,15 @@ const RESEND_AFTER_MS = 30_000;
 export class RecomputeDispatcher {
   private running = false;
   private loop?: Promise<void>;
-  private listener?: Client;
+  private unsubscribe?: () => void;
   private wake?: () => void;
   private woken = false;
   /** jobId → when this process last enqueued it. */
   private readonly sent = new Map<string, number>();
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly ds: DataSource,
-    private readonly requests: RecomputeRequestRepository,
+    private readonly requests: RecomputeRequestStore,
+    private readonly notifications: PgNotificationListener,
     @Inject(JOB_QUEUE) private readonly queue: JobQueuePort,
     private readonly logger: PinoLogger,
     @Optional() @Inject(RECOMPUTE_POLL_MS) private readonly pollMs: number = DEFAULT_POLL_MS,
@@ -44,6 +40,13 @@ export class RecomputeDispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.unsubscribe = this.notifications.subscribe(RECOMPUTE_CHANNEL, {
+      notified: () => this.nudge(),
+      // Back from an outage: requests notified meanwhile are pending.
+      listenerDown: (down) => {
+        if (!down) this.nudge();
+      },
+    });
     this.loop = this.run();
   }
 
@@ -51,7 +54,8 @@ export class RecomputeDispatcher {
     this.running = false;
     this.wake?.();
     await this.loop;
-    await this.dropListener();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /**
@@ -59,7 +63,7 @@ export class RecomputeDispatcher {
    * failure (Redis is down; the rest would fail too) and reports what it enqueued.
    */
   async dispatchOnce(): Promise<{ enqueued: number; failed: boolean }> {
-    const pending = await this.requests.pending(this.ds);
+    const pending = await this.requests.pending();
     const now = Date.now();
     const live = new Set<string>();
     let enqueued = 0;
@@ -86,7 +90,6 @@ export class RecomputeDispatcher {
   private async run(): Promise<void> {
     while (this.running) {
       this.woken = false;
-      await this.listen();
       try {
         await this.dispatchOnce();
       } catch (err) {
@@ -96,33 +99,9 @@ export class RecomputeDispatcher {
     }
   }
 
-  /** (Re)opens the LISTEN session when there is none; a failure only leaves us polling. */
-  private async listen(): Promise<void> {
-    if (this.listener) return;
-    const client = new Client({ ...pgConnection(this.config.database), application_name: 'enrollment-sync:recompute-dispatcher' });
-    client.on('error', (err) => {
-      this.logger.warn({ err }, 'recompute listener lost; polling until it is back');
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => undefined);
-    });
-    client.on('notification', () => {
-      this.woken = true;
-      this.wake?.();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${RECOMPUTE_CHANNEL}`);
-      this.listener = client;
-    } catch (err) {
-      this.logger.warn({ err }, 'cannot LISTEN for recompute requests; polling');
-      await client.end().catch(() => undefined);
-    }
-  }
-
-  private async dropListener(): Promise<void> {
-    const l = this.listener;
-    this.listener = undefined;
-    await l?.end().catch(() => undefined);
+  private nudge(): void {
+    this.woken = true;
+    this.wake?.();
   }
 
   private idle(ms: number): Promise<void> {

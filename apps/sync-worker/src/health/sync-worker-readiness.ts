@@ -1,10 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { failureReason } from '@app/messaging';
 import { PipelineMetrics, Readiness, ReadinessCheck } from '@app/observability';
-import { OutboxRepository } from '@app/persistence';
+import { OutboxStore } from '@app/persistence';
 import { KafkaBatchTransport } from '../transport/kafka-batch-transport';
 
 /**
@@ -21,8 +20,7 @@ export class SyncWorkerReadiness implements ReadinessCheck, OnApplicationBootstr
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly transport: KafkaBatchTransport,
-    private readonly ds: DataSource,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxStore,
     private readonly metrics: PipelineMetrics,
     private readonly logger: PinoLogger,
   ) {
@@ -60,7 +58,7 @@ export class SyncWorkerReadiness implements ReadinessCheck, OnApplicationBootstr
   }
 
   private async outboxAge(): Promise<number> {
-    const age = await this.outbox.oldestPendingAgeSeconds(this.ds);
+    const age = await this.outbox.oldestPendingAgeSeconds();
     this.metrics.outboxOldestAgeSeconds.set(age);
     return age;
   }

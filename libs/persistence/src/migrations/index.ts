@@ -3,6 +3,7 @@ import { OutboxParking1764000300000 } from './1764000300000-outbox-parking';
 import { ErasedUsersAndCourseSnapshots1764000600000 } from './1764000600000-erased-users-and-course-snapshots';
 import { ReadPaths1764000700000 } from './1764000700000-read-paths';
 import { TraceContext1764000800000 } from './1764000800000-trace-context';
+import { RelaySlots1764000900000 } from './1764000900000-relay-slots';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   ErasedUsersAndCourseSnapshots1764000600000,
   ReadPaths1764000700000,
   TraceContext1764000800000,
+  RelaySlots1764000900000,
 ];

@@ -1,4 +1,5 @@
 import type { TraceContext } from '@app/contracts';
+import type { OutputPartitions } from './output-partitions';
 import type { Sql } from './sql';
 
 export interface OutboxEntry {
@@ -12,6 +13,8 @@ export interface OutboxEntry {
 
 export interface PendingEntry extends OutboxEntry {
   seq: string;
+  /** The output partition stored with the row. */
+  partition: number;
   /** Seconds from the event's insert to the read that returned it (the database's clock). */
   ageSeconds: number;
 }
@@ -54,6 +57,9 @@ const PARKING_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('enrollment-
  * no later version of its key is handed out while it is parked, so a key never skips a version.
  */
 export class OutboxRepository {
+  /** Without `partitions` rows are written with no partition; the relay assigns one before it reads them. */
+  constructor(private readonly partitions?: OutputPartitions) {}
+
   async add(sql: Sql, entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
     // The NOTIFY rides in the same statement (one round trip less per slice); it wakes the relay
@@ -61,45 +67,86 @@ export class OutboxRepository {
     // runs to completion whether or not the outer query reads all of it.
     await sql.query(
       `WITH added AS (
-         INSERT INTO outbox (enrollment_id, version, event, trace_context)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[], $4::jsonb[])
+         INSERT INTO outbox (enrollment_id, version, event, trace_context, output_partition)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[], $4::jsonb[], $5::int[])
        )
-       SELECT pg_notify($5, '')`,
+       SELECT pg_notify($6, '')`,
       [
         entries.map((e) => e.enrollmentId),
         entries.map((e) => e.version),
         entries.map((e) => JSON.stringify(e.event)),
         entries.map((e) => (e.traceContext ? JSON.stringify(e.traceContext) : null)),
+        entries.map((e) => this.partitions?.partitionOf(e.enrollmentId) ?? null),
         OUTBOX_CHANNEL,
       ],
     );
   }
 
   /**
-   * The oldest pending events; a key's versions come out in order since they were inserted so.
-   * Versions of a key above a parked one are left out even before they are marked held.
+   * The oldest pending events of `partitions` (all partitions when omitted); a key's versions
+   * come out in order since they were inserted so. Versions of a key above a parked one are
+   * left out even before they are marked held. Rows without a partition are not returned.
    */
-  async next(sql: Sql, limit: number): Promise<PendingEntry[]> {
+  async next(sql: Sql, limit: number, partitions?: readonly number[]): Promise<PendingEntry[]> {
     const rows: PendingRow[] = await sql.query(
-      `SELECT o.seq, o.enrollment_id, o.version, o.event, o.trace_context,
+      `SELECT o.seq, o.enrollment_id, o.version, o.event, o.trace_context, o.output_partition,
               extract(epoch FROM statement_timestamp() - o.created_at)::float8 AS age_seconds
          FROM outbox o
         WHERE o.parked_at IS NULL
+          AND o.output_partition IS NOT NULL
+          AND ($2::int[] IS NULL OR o.output_partition = ANY($2::int[]))
           AND NOT EXISTS (
                 SELECT 1 FROM outbox p
                  WHERE p.parked_at IS NOT NULL AND p.enrollment_id = o.enrollment_id AND p.version < o.version)
         ORDER BY o.seq
         LIMIT $1`,
-      [limit],
+      [limit, partitions ?? null],
     );
     return rows.map((r) => ({
       seq: String(r.seq),
       enrollmentId: r.enrollment_id,
       version: r.version,
+      partition: r.output_partition,
       event: r.event,
       traceContext: r.trace_context,
       ageSeconds: Math.max(0, r.age_seconds),
     }));
+  }
+
+  /** Keys with pending rows that have no output partition yet (written without a partition count). */
+  async unassignedKeys(sql: Sql, limit: number): Promise<string[]> {
+    const rows: { enrollment_id: string }[] = await sql.query(
+      `SELECT DISTINCT enrollment_id FROM outbox WHERE output_partition IS NULL LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.enrollment_id);
+  }
+
+  /** Sets the output partition of every row of each key that has none. */
+  async assignPartitions(sql: Sql, keys: readonly string[], partitions: readonly number[]): Promise<void> {
+    if (keys.length === 0) return;
+    await sql.query(
+      `UPDATE outbox o SET output_partition = a.partition
+         FROM unnest($1::text[], $2::int[]) AS a(enrollment_id, partition)
+        WHERE o.enrollment_id = a.enrollment_id AND o.output_partition IS NULL`,
+      [keys, partitions],
+    );
+  }
+
+  /**
+   * Deletes published rows, but only while `replica` still owns `slot` (its lease has not run
+   * out): a replica that lost the slot leaves the rows to the new owner, who sends them again.
+   * Returns whether the rows were purged.
+   */
+  async purgeOwned(sql: Sql, seqs: readonly string[], slot: number, replica: string): Promise<boolean> {
+    if (seqs.length === 0) return true;
+    const [, count]: [unknown[], number] = await sql.query(
+      `DELETE FROM outbox
+        WHERE seq = ANY($1::bigint[])
+          AND EXISTS (SELECT 1 FROM outbox_relay_slots s WHERE s.slot = $2 AND s.owner = $3 AND s.lease_expires_at > now())`,
+      [seqs, slot, replica],
+    );
+    return count > 0;
   }
 
   async purge(sql: Sql, seqs: readonly string[]): Promise<void> {
@@ -219,6 +266,7 @@ interface PendingRow {
   version: number;
   event: object;
   trace_context: TraceContext | null;
+  output_partition: number;
   age_seconds: number;
 }
 
