@@ -70,7 +70,8 @@ function args() {
 type Options = ReturnType<typeof args>;
 
 const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const fmt = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const fmt = (n: number | undefined, d = 0) =>
+  n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 /** A fixed spread of numbers from a seed (no state, so any generator can be restarted). */
 const hash = (n: number) => {
   let x = Math.imul(n ^ 0x9e3779b9, 0x85ebca6b);
@@ -226,7 +227,10 @@ async function measure(base: string, route: Route, clients: number, seconds: num
     requests: latencies.length,
     failures,
   };
-  if (record) log(`${route.name} @${clients}: ${fmt(m.reqPerSec)} req/s, p50 ${fmt(m.p50, 1)} / p95 ${fmt(m.p95, 1)} / p99 ${fmt(m.p99, 1)} ms${failures ? `, ${failures} FAILED` : ''}`);
+  if (record)
+    log(
+      `${route.name} @${clients}: ${fmt(m.reqPerSec)} req/s, p50 ${fmt(m.p50, 1)} / p95 ${fmt(m.p95, 1)} / p99 ${fmt(m.p99, 1)} ms${failures ? `, ${failures} FAILED` : ''}`,
+    );
   return m;
 }
 
@@ -243,7 +247,11 @@ async function offsetPlan(ds: DataSource, offset: number): Promise<{ nodes: stri
   const statuses = [...JOIN_STATUSES];
   const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = ANY($2)`, [BIG, statuses]);
   const { sql, params } = memberPageQuery({ courseId: BIG, statuses, ordering: '-joined_at', limit: 20, offset }, n);
-  const [{ 'QUERY PLAN': [plan] }] = await ds.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+  const [
+    {
+      'QUERY PLAN': [plan],
+    },
+  ] = await ds.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
   const nodes: string[] = [];
   let heapFetches = 0;
   let sortsCourse = false;
@@ -287,12 +295,14 @@ async function main(): Promise<void> {
     }
 
     // Where the routes point: ids of the big course, the cursor of its 1000th page of 100.
-    const memberIds = (await ds.query(`SELECT user_id FROM enrollments WHERE course_id = $1 AND NOT deleted ORDER BY user_id`, [BIG])).map((r: { user_id: number }) => r.user_id);
+    const memberIds = (await ds.query(`SELECT user_id FROM enrollments WHERE course_id = $1 AND NOT deleted ORDER BY user_id`, [BIG])).map(
+      (r: { user_id: number }) => r.user_id,
+    );
     const pick = () => memberIds[Math.floor(Math.random() * memberIds.length)];
     const course = `/unified/lms/course-enrollments?course_id=${BIG}`;
     let cursor: string | null = null;
     const pageOf100 = 1000;
-    for (let rows = 0; rows < (pageOf100 - 1) * 100; ) {
+    for (let rows = 0; rows < (pageOf100 - 1) * 100;) {
       const size = rows + 1000 <= (pageOf100 - 1) * 100 ? 1000 : 100;
       const p = await getJson(base, `${course}&limit=${size}${cursor ? `&next_cursor=${encodeURIComponent(cursor)}` : ''}`);
       cursor = (p.body as { next_cursor: string | null }).next_cursor;
@@ -368,7 +378,10 @@ async function main(): Promise<void> {
       {
         name: `unified page ${pageOf100} within 2× page 1`,
         met: firstPage && page1000 ? firstPage.reqPerSec / page1000.reqPerSec <= 2 : null,
-        why: firstPage && page1000 ? `cost ratio ${fmt(firstPage.reqPerSec / page1000.reqPerSec, 2)} (req/s ${fmt(firstPage.reqPerSec)} vs ${fmt(page1000.reqPerSec)}; p50 ${fmt(firstPage.p50, 1)} vs ${fmt(page1000.p50, 1)} ms)` : 'course smaller than 1000 pages of 100',
+        why:
+          firstPage && page1000
+            ? `cost ratio ${fmt(firstPage.reqPerSec / page1000.reqPerSec, 2)} (req/s ${fmt(firstPage.reqPerSec)} vs ${fmt(page1000.reqPerSec)}; p50 ${fmt(firstPage.p50, 1)} vs ${fmt(page1000.p50, 1)} ms)`
+            : 'course smaller than 1000 pages of 100',
       },
       ...planResults.map((p) => ({
         name: `users offset ${fmt(p.offset)} bounded by the index`,
@@ -379,7 +392,16 @@ async function main(): Promise<void> {
 
     const mach = { cores: cpus().length, cpu: cpus()[0]?.model, ramGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10, node: process.version };
     const busy = (cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total);
-    const out = { timestamp: new Date().toISOString(), options: o, machine: mach, load: { before: load0, after: load1, machineBusyShare: busy }, seed: seeded, results, deepOffsetPlans: planResults, targets };
+    const out = {
+      timestamp: new Date().toISOString(),
+      options: o,
+      machine: mach,
+      load: { before: load0, after: load1, machineBusyShare: busy },
+      seed: seeded,
+      results,
+      deepOffsetPlans: planResults,
+      targets,
+    };
     writeFileSync(join(outDir, 'results.json'), JSON.stringify(out, null, 2));
     writeFileSync(
       join(outDir, 'chart.svg'),
@@ -392,7 +414,9 @@ async function main(): Promise<void> {
 
     const mark = (m: boolean | null) => (m === null ? 'not measured' : m ? 'met' : 'MISSED');
     console.log('');
-    console.log(`machine: ${mach.cores} cores (${mach.cpu}), ${mach.ramGiB} GiB RAM, Node ${mach.node}; load average ${load0.map((l) => l.toFixed(1)).join(' ')} before, ${load1.map((l) => l.toFixed(1)).join(' ')} after; machine ${fmt(busy * 100)}% busy while measuring`);
+    console.log(
+      `machine: ${mach.cores} cores (${mach.cpu}), ${mach.ramGiB} GiB RAM, Node ${mach.node}; load average ${load0.map((l) => l.toFixed(1)).join(' ')} before, ${load1.map((l) => l.toFixed(1)).join(' ')} after; machine ${fmt(busy * 100)}% busy while measuring`,
+    );
     console.log(`seed: ${fmt(seeded.events)} events through the projection in ${fmt(seeded.seconds, 1)} s`);
     for (const clients of o.clients) {
       console.log(`\n${clients} clients, ${o.duration} s per route:`);
@@ -410,7 +434,8 @@ async function main(): Promise<void> {
     console.log(`\nwrote ${join(outDir, 'results.json')} and ${join(outDir, 'chart.svg')}`);
   } finally {
     await api?.stop();
-    if (!o.keep) await ds.query(`DROP SCHEMA IF EXISTS "${run.config.database.schema}" CASCADE`).catch((err) => console.error(`dropping the schema failed: ${err.message}`));
+    if (!o.keep)
+      await ds.query(`DROP SCHEMA IF EXISTS "${run.config.database.schema}" CASCADE`).catch((err) => console.error(`dropping the schema failed: ${err.message}`));
     else log(`kept schema ${run.config.database.schema}`);
     await ds.destroy();
   }

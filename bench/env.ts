@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppConfig, loadConfig } from '@app/config';
 
-export const BENCH_DATABASE_URL =
-  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/enrollment_sync_test';
+export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/enrollment_sync_test';
 
 export interface IsolatedRun {
   id: string;

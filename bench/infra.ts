@@ -100,9 +100,7 @@ export class RunResources {
       `SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
          AND table_name = 'recompute_requests' AND column_name = 'completed_generation') AS tracked`,
     );
-    const rows = await this.ds.query(
-      `SELECT count(*)::int AS n FROM recompute_requests${tracked ? ' WHERE generation > completed_generation' : ''}`,
-    );
+    const rows = await this.ds.query(`SELECT count(*)::int AS n FROM recompute_requests${tracked ? ' WHERE generation > completed_generation' : ''}`);
     return rows[0].n;
   }
 
@@ -164,7 +162,9 @@ export class WorkerChild {
   cpuSeconds(): number | undefined {
     const stat = `/proc/${this.pid}/stat`;
     if (this.exited || !existsSync(stat)) return undefined;
-    const fields = readFileSync(stat, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(stat, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ=100)
   }
 

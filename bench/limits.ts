@@ -43,7 +43,12 @@ export async function rawPgInsert(db: AppConfig['database'], rows: number, batch
     const start = performance.now();
     for (let done = 0; done < rows; done += batch) {
       const n = Math.min(batch, rows - done);
-      const src: string[] = [], ids: string[] = [], courses: number[] = [], users: number[] = [], times: string[] = [], data: string[] = [];
+      const src: string[] = [],
+        ids: string[] = [],
+        courses: number[] = [],
+        users: number[] = [],
+        times: string[] = [],
+        data: string[] = [];
       for (let i = 0; i < n; i++) {
         src.push('/bench');
         ids.push(`raw-${done + i}`);
@@ -52,10 +57,14 @@ export async function rawPgInsert(db: AppConfig['database'], rows: number, batch
         times.push('2026-10-01T00:00:00.000000Z');
         data.push(payload);
       }
-      await client.query(
-        `INSERT INTO bench_raw SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::jsonb[])`,
-        [src, ids, courses, users, times, data],
-      );
+      await client.query(`INSERT INTO bench_raw SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::jsonb[])`, [
+        src,
+        ids,
+        courses,
+        users,
+        times,
+        data,
+      ]);
     }
     const ms = performance.now() - start;
     return { rows, ms, perSec: rows / (ms / 1000) };

@@ -37,7 +37,10 @@ export class OutputWatcher {
   readonly causeArrival = new Map<string, number>();
   private consumer: Consumer;
 
-  constructor(private readonly res: RunResources, private readonly trackCauses: boolean) {
+  constructor(
+    private readonly res: RunResources,
+    private readonly trackCauses: boolean,
+  ) {
     this.consumer = res.kafka.consumer({
       groupId: `bench-out-${res.run.id}-${Math.random().toString(36).slice(2, 8)}`,
       maxWaitTimeInMs: 100,
@@ -191,7 +194,12 @@ export function perSecond(samples: Sample[]): { t: number; inPerSec: number; out
   let prev: Sample = { t: 0, consumed: 0, outputs: 0 };
   for (const s of samples) {
     const dt = s.t - prev.t || 1;
-    out.push({ t: Math.round(s.t * 10) / 10, inPerSec: Math.round((s.consumed - prev.consumed) / dt), outPerSec: Math.round((s.outputs - prev.outputs) / dt), outbox: s.outbox });
+    out.push({
+      t: Math.round(s.t * 10) / 10,
+      inPerSec: Math.round((s.consumed - prev.consumed) / dt),
+      outPerSec: Math.round((s.outputs - prev.outputs) / dt),
+      outbox: s.outbox,
+    });
     prev = s;
   }
   return out;

@@ -37,7 +37,10 @@ export class PostgresSampler {
   private last = 0;
   private readonly acc: PostgresTime = { samples: 0, activeSeconds: 0, lockSeconds: 0, ioSeconds: 0, relaySeconds: 0 };
 
-  constructor(private readonly db: AppConfig['database'], private readonly everyMs = 100) {
+  constructor(
+    private readonly db: AppConfig['database'],
+    private readonly everyMs = 100,
+  ) {
     this.client = new Client({ ...pgConnection(db), application_name: 'bench-sampler' });
   }
 
@@ -61,7 +64,10 @@ export class PostgresSampler {
     if (this.busy) return; // a slow sample is not stacked; the next one covers the gap
     this.busy = true;
     try {
-      const { rows } = await this.client.query<{ active: number; lock: number; io: number; relay: number }>(SAMPLE_SQL, [`${this.db.schema}/`, `${this.db.schema}/bench`]);
+      const { rows } = await this.client.query<{ active: number; lock: number; io: number; relay: number }>(SAMPLE_SQL, [
+        `${this.db.schema}/`,
+        `${this.db.schema}/bench`,
+      ]);
       const now = performance.now();
       const dt = (now - this.last) / 1000;
       this.last = now;

@@ -127,8 +127,16 @@ export async function replicaRun(
       eventsPerSec,
       stalled: done.timedOut,
       processes,
-      machine: { busyCores: (m1.busy - cpu0.machine.busy) / wall, cores: (m1.total - cpu0.machine.total) / wall, postgresCores: pg1 > 0 ? (pg1 - cpu0.pg) / wall : undefined },
-      postgres: { ...pgTime, activeMsPerEvent: (pgTime.activeSeconds * 1000) / msgs.length, relayShare: pgTime.activeSeconds > 0 ? pgTime.relaySeconds / pgTime.activeSeconds : 0 },
+      machine: {
+        busyCores: (m1.busy - cpu0.machine.busy) / wall,
+        cores: (m1.total - cpu0.machine.total) / wall,
+        postgresCores: pg1 > 0 ? (pg1 - cpu0.pg) / wall : undefined,
+      },
+      postgres: {
+        ...pgTime,
+        activeMsPerEvent: (pgTime.activeSeconds * 1000) / msgs.length,
+        relayShare: pgTime.activeSeconds > 0 ? pgTime.relaySeconds / pgTime.activeSeconds : 0,
+      },
       outputSeconds,
       outputsPerSecByPartition,
       outputsPerSecBySlot: slots.size ? Object.fromEntries([...slots].map(([s, n]) => [s, n / outputSeconds])) : undefined,

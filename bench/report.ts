@@ -16,8 +16,11 @@ export function chartSvg(
   pct: { p50: number; p95: number; p99: number },
   title: string,
 ): string {
-  const W = 900, H = 320, M = { l: 70, r: 20, t: 40, b: 45 };
-  const pw = W - M.l - M.r, ph = H - M.t - M.b;
+  const W = 900,
+    H = 320,
+    M = { l: 70, r: 20, t: 40, b: 45 };
+  const pw = W - M.l - M.r,
+    ph = H - M.t - M.b;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H * 2 + 20}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
@@ -66,7 +69,11 @@ export function chartSvg(
       parts.push(`<text x="${M.l + (v / lMax) * pw}" y="${oy + M.t + ph + 16}" text-anchor="middle">${v.toFixed(0)} ms</text>`);
     }
     parts.push(`<text x="${M.l - 6}" y="${oy + M.t + 4}" text-anchor="end">${cMax}</text>`);
-    for (const [name, v, color] of [['p50', pct.p50, '#555'], ['p95', pct.p95, '#d62728'], ['p99', pct.p99, '#9467bd']] as const) {
+    for (const [name, v, color] of [
+      ['p50', pct.p50, '#555'],
+      ['p95', pct.p95, '#d62728'],
+      ['p99', pct.p99, '#9467bd'],
+    ] as const) {
       const px = M.l + (v / lMax) * pw;
       parts.push(`<line x1="${px}" x2="${px}" y1="${oy + M.t}" y2="${oy + M.t + ph}" stroke="${color}" stroke-dasharray="4 3"/>`);
       parts.push(`<text x="${px + 3}" y="${oy + M.t + 12 + (name === 'p95' ? 14 : name === 'p99' ? 28 : 0)}" fill="${color}">${name} ${v.toFixed(0)} ms</text>`);
@@ -82,11 +89,16 @@ export function chartSvg(
 
 /** Hand-written SVG: one horizontal bar per label, with an optional reference line (a ceiling). */
 export function barChartSvg(title: string, bars: { label: string; value: number; note?: string }[], reference?: number): string {
-  const W = 900, rowH = 24, M = { l: 300, r: 140, t: 40, b: 30 };
+  const W = 900,
+    rowH = 24,
+    M = { l: 300, r: 140, t: 40, b: 30 };
   const H = M.t + M.b + rowH * bars.length;
   const max = Math.max(1, reference ?? 0, ...bars.map((b) => b.value)) * 1.05;
   const x = (v: number) => M.l + (v / max) * (W - M.l - M.r);
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="100%" height="100%" fill="white"/>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+  ];
   parts.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`);
   bars.forEach((b, i) => {
     const y = M.t + i * rowH;
@@ -159,6 +171,10 @@ export function table(rows: [string, string, string?][]): string {
 export function grid(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   const numeric = (v: string) => /^[\d,.\s/%×-]+$|^n\/a$/.test(v);
-  const line = (r: string[]) => r.map((v, c) => (c > 0 && numeric(v) ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, c) => (c > 0 && numeric(v) ? v.padStart(widths[c]) : v.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }

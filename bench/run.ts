@@ -72,7 +72,8 @@ function args() {
 }
 
 const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const fmt = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const fmt = (n: number | undefined, d = 0) =>
+  n === undefined || !Number.isFinite(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const mb = (b?: number) => (b === undefined ? undefined : b / 1024 / 1024);
 
 interface PipelineResult {
@@ -133,13 +134,28 @@ async function saturationRun(
       cores: (m1.total - cpu0.machine.total) / wall,
     };
     const eventsPerSec = msgs.length / (done.durationMs / 1000);
-    log(`${label}: ${fmt(eventsPerSec)} events/s, ${done.outputs} outputs in ${fmt(done.durationMs / 1000, 1)} s${done.timedOut ? ' (STALLED)' : ''}, peak RSS ${fmt(mb(peakRssBytes), 1)} MB; CPU cores busy: worker ${fmt(cpu.worker, 2)}, bench ${fmt(cpu.bench, 2)}, machine ${fmt(cpu.machineBusy, 2)} of ${fmt(cpu.cores, 1)}`);
+    log(
+      `${label}: ${fmt(eventsPerSec)} events/s, ${done.outputs} outputs in ${fmt(done.durationMs / 1000, 1)} s${done.timedOut ? ' (STALLED)' : ''}, peak RSS ${fmt(mb(peakRssBytes), 1)} MB; CPU cores busy: worker ${fmt(cpu.worker, 2)}, bench ${fmt(cpu.bench, 2)}, machine ${fmt(cpu.machineBusy, 2)} of ${fmt(cpu.cores, 1)}`,
+    );
     await worker.stop();
     if (opts.keep) await opts.keep(res);
     const postgres = { ...pgTime, activeMsPerEvent: (pgTime.activeSeconds * 1000) / msgs.length };
     const outboxPeak = Math.max(0, ...done.samples.map((s) => s.outbox ?? 0));
-    log(`${label}: Postgres ${fmt(postgres.activeMsPerEvent, 3)} ms of statements per event (lock waits ${fmt(pgTime.lockSeconds, 1)} s, I/O waits ${fmt(pgTime.ioSeconds, 1)} s, relay ${fmt(pgTime.relaySeconds, 1)} s of ${fmt(pgTime.activeSeconds, 1)} s); outbox peak ${fmt(outboxPeak)} rows`);
-    return { runId: run.id, events: msgs.length, sliceSize: run.config.ingestSliceSize, done, eventsPerSec, peakRssBytes, cpu, workerExitCode: worker.exitCode, postgres, outboxPeak };
+    log(
+      `${label}: Postgres ${fmt(postgres.activeMsPerEvent, 3)} ms of statements per event (lock waits ${fmt(pgTime.lockSeconds, 1)} s, I/O waits ${fmt(pgTime.ioSeconds, 1)} s, relay ${fmt(pgTime.relaySeconds, 1)} s of ${fmt(pgTime.activeSeconds, 1)} s); outbox peak ${fmt(outboxPeak)} rows`,
+    );
+    return {
+      runId: run.id,
+      events: msgs.length,
+      sliceSize: run.config.ingestSliceSize,
+      done,
+      eventsPerSec,
+      peakRssBytes,
+      cpu,
+      workerExitCode: worker.exitCode,
+      postgres,
+      outboxPeak,
+    };
   } finally {
     await sampler.stop();
     await worker?.stop();
@@ -179,7 +195,18 @@ async function latencyRun(msgs: OutMessage[], rate: number, outDir: string, repl
     lat.sort((a, b) => a - b);
     const pct = { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN };
     log(`latency: ${lat.length}/${msgs.length} inputs produced an output; p50 ${fmt(pct.p50)} ms, p95 ${fmt(pct.p95)} ms, p99 ${fmt(pct.p99)} ms`);
-    return { runId: run.id, offered: msgs.length, rate, offeredSeconds, matched: lat.length, outputs: done.outputs, ...pct, latencies: lat, peakRssBytes, timedOut: done.timedOut };
+    return {
+      runId: run.id,
+      offered: msgs.length,
+      rate,
+      offeredSeconds,
+      matched: lat.length,
+      outputs: done.outputs,
+      ...pct,
+      latencies: lat,
+      peakRssBytes,
+      timedOut: done.timedOut,
+    };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await watcher.stop();
@@ -187,7 +214,10 @@ async function latencyRun(msgs: OutMessage[], rate: number, outDir: string, repl
   }
 }
 
-async function recomputeRun(enrollments: number, outDir: string): Promise<{ measured: boolean; reason?: string; seconds?: number; republished?: number; seedSeconds?: number }> {
+async function recomputeRun(
+  enrollments: number,
+  outDir: string,
+): Promise<{ measured: boolean; reason?: string; seconds?: number; republished?: number; seedSeconds?: number }> {
   if (!existsSync(JOBS_WORKER)) return { measured: false, reason: 'jobs worker not available (no dist/apps/jobs-worker/src/main.js)' };
   const run = isolatedRun();
   const res = new RunResources(run);
@@ -212,7 +242,9 @@ async function recomputeRun(enrollments: number, outDir: string): Promise<{ meas
       events.courseUpserted({ id: 1, name: 'Big course', slug: 'big', type: 'self-paced', privacy: 'open' }, meta()),
       events.sectionUpserted(1, { id: 11, name: 'S1', position: 1 }, meta()),
       events.sectionUpserted(1, { id: 12, name: 'S2', position: 2 }, meta()),
-      ...Array.from({ length: 8 }, (_, i) => events.lessonUpserted(1, { id: 101 + i, section_id: i < 4 ? 11 : 12, name: `Lesson ${i + 1}`, status: 'published', position: i + 1 }, meta())),
+      ...Array.from({ length: 8 }, (_, i) =>
+        events.lessonUpserted(1, { id: 101 + i, section_id: i < 4 ? 11 : 12, name: `Lesson ${i + 1}`, status: 'published', position: i + 1 }, meta()),
+      ),
     ];
     for (let u = 1; u <= enrollments; u++) seed.push(events.membershipChanged({ course_id: 1, user_id: u, join_status: 'joined' }, meta()));
     const producer = res.kafka.producer({ allowAutoTopicCreation: false });
@@ -229,7 +261,11 @@ async function recomputeRun(enrollments: number, outDir: string): Promise<{ meas
     while ((await res.pendingRecomputes()) > 0 && performance.now() < reqDeadline && !jobs.exited) await sleep(500);
     const pending = await res.pendingRecomputes();
     if (pending > 0) {
-      return { measured: false, reason: `jobs worker not available (${jobs.exited ? `exited with ${jobs.exitCode}` : `running, but ${pending} recompute request(s) not completed within 60 s`})`, seedSeconds };
+      return {
+        measured: false,
+        reason: `jobs worker not available (${jobs.exited ? `exited with ${jobs.exitCode}` : `running, but ${pending} recompute request(s) not completed within 60 s`})`,
+        seedSeconds,
+      };
     }
     await sleep(2500); // quiet after the initial recompute's outputs
     const base = watcher.count;
@@ -321,7 +357,9 @@ function carriedTargets(runs: SingleRun[], latency: LatencyResult | undefined, r
     if (m.stalled) why.push('the run stalled');
     if (m.machineBusy !== undefined && m.cores) {
       const share = m.machineBusy / m.cores;
-      why.push(`${share >= 0.9 ? 'CPU-bound: ' : ''}${fmt(m.machineBusy, 2)} of ${fmt(m.cores, 1)} cores busy (worker ${fmt(m.workerCores, 2)}, the rest Postgres, Kafka, bench and others)`);
+      why.push(
+        `${share >= 0.9 ? 'CPU-bound: ' : ''}${fmt(m.machineBusy, 2)} of ${fmt(m.cores, 1)} cores busy (worker ${fmt(m.workerCores, 2)}, the rest Postgres, Kafka, bench and others)`,
+      );
     }
     if (m.outboxPeak > 0.25 * m.outputs) why.push(`the relay lags the projection: outbox peaked at ${fmt(m.outboxPeak)} of ${fmt(m.outputs)} outputs`);
     why.push(`Postgres ${fmt(m.pgMsPerEvent, 3)} ms of statements per event (${fmt(m.lockShare * 100)}% lock waits)`);
@@ -333,7 +371,12 @@ function carriedTargets(runs: SingleRun[], latency: LatencyResult | undefined, r
       name: 'worker peak RSS < 300 MB',
       value: rssMedian === undefined ? 'n/a' : `${fmt(rssMedian, 1)} MB (runs: ${rss.map((v) => fmt(v)).join(', ')})`,
       met: rssMedian === undefined ? null : rssMedian < 300,
-      reason: rssMedian === undefined ? 'not read' : rssMedian < 300 ? '' : 'work in flight: kafkajs fetch buffers of every assigned partition plus INGEST_CONCURRENCY slices with their facts and derived rows',
+      reason:
+        rssMedian === undefined
+          ? 'not read'
+          : rssMedian < 300
+            ? ''
+            : 'work in flight: kafkajs fetch buffers of every assigned partition plus INGEST_CONCURRENCY slices with their facts and derived rows',
     });
   }
   if (!latency) targets.push({ name: `p99 < 200 ms at ${fmt(rate)} ev/s`, value: 'n/a', met: null, reason: 'skipped (--skip-latency)' });
@@ -357,7 +400,11 @@ function carriedTargets(runs: SingleRun[], latency: LatencyResult | undefined, r
     name: '100k recompute < 30 s',
     value: recompute.measured ? `${fmt(recompute.seconds, 1)} s` : 'n/a',
     met: recompute.measured ? (recompute.seconds ?? Infinity) < 30 : null,
-    reason: recompute.measured ? ((recompute.seconds ?? Infinity) < 30 ? '' : 'chunked re-derivation plus republishing every enrollment through the relay') : (recompute.reason ?? ''),
+    reason: recompute.measured
+      ? (recompute.seconds ?? Infinity) < 30
+        ? ''
+        : 'chunked re-derivation plus republishing every enrollment through the relay'
+      : (recompute.reason ?? ''),
   });
   return targets;
 }
@@ -410,7 +457,12 @@ async function replicasMain(o: ReturnType<typeof args>, counts: number[], outDir
         options: o,
         workerEnv: extraWorkerEnv,
         machine: mach,
-        replicas: rows.map((r) => ({ replicas: r.replicas, median: strip(r.median), runs: r.runs.map(strip), latency: r.latency && { ...r.latency, latencies: undefined, peakRssMb: mb(r.latency.peakRssBytes) } })),
+        replicas: rows.map((r) => ({
+          replicas: r.replicas,
+          median: strip(r.median),
+          runs: r.runs.map(strip),
+          latency: r.latency && { ...r.latency, latencies: undefined, peakRssMb: mb(r.latency.peakRssBytes) },
+        })),
         recompute,
         targets,
       },
@@ -424,7 +476,23 @@ async function replicasMain(o: ReturnType<typeof args>, counts: number[], outDir
   console.log(`${fmt(o.events)} events per run, median of ${o.runs} run(s) per replica count; latency at ${fmt(o.rate)} ev/s for ${o.latencySeconds} s`);
   console.log(
     grid([
-      ['replicas', 'events/s', 'runs', 'p50/p99 ms', 'sync CPU s (cores)', 'jobs CPU s', 'machine busy', 'Postgres procs (visible)', 'peak RSS MB', 'relay outputs/s by process', 'outputs/s per partition', 'outputs/s per slot', 'PG ms/event', 'PG relay %', 'outbox peak'],
+      [
+        'replicas',
+        'events/s',
+        'runs',
+        'p50/p99 ms',
+        'sync CPU s (cores)',
+        'jobs CPU s',
+        'machine busy',
+        'Postgres procs (visible)',
+        'peak RSS MB',
+        'relay outputs/s by process',
+        'outputs/s per partition',
+        'outputs/s per slot',
+        'PG ms/event',
+        'PG relay %',
+        'outbox peak',
+      ],
       ...rows.map(({ replicas, runs, median: r, latency }) => {
         const sync = r.processes.slice(0, replicas);
         const jobs = r.processes[replicas];
@@ -435,7 +503,10 @@ async function replicasMain(o: ReturnType<typeof args>, counts: number[], outDir
           fmt(r.eventsPerSec),
           runs.map((x) => fmt(x.eventsPerSec)).join(', '),
           latency ? `${fmt(latency.p50)} / ${fmt(latency.p99)}` : 'n/a',
-          `${sync.map((p) => fmt(p.cpuSeconds, 1)).join(' + ')} (${fmt(sync.reduce((a, p) => a + p.cores, 0), 2)})`,
+          `${sync.map((p) => fmt(p.cpuSeconds, 1)).join(' + ')} (${fmt(
+            sync.reduce((a, p) => a + p.cores, 0),
+            2,
+          )})`,
           fmt(jobs?.cpuSeconds, 1),
           `${fmt(r.machine.busyCores, 2)} / ${fmt(r.machine.cores, 1)}`,
           fmt(r.machine.postgresCores, 2),
@@ -459,7 +530,7 @@ async function pgVersion(): Promise<string> {
   const c = new Client(pgConnection(isolatedRun().config.database));
   await c.connect();
   try {
-    return ((await c.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version).split(' ')[0];
+    return (await c.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version.split(' ')[0];
   } finally {
     await c.end();
   }
@@ -474,7 +545,11 @@ async function main(): Promise<void> {
   if (o.recomputeOnly) {
     const recompute = await recomputeRun(o.recomputeEnrollments, outDir);
     writeFileSync(join(outDir, 'results.json'), JSON.stringify({ timestamp: new Date().toISOString(), options: o, machine: machine('n/a'), recompute }, null, 2));
-    console.log(recompute.measured ? `recompute: ${fmt(recompute.republished)} republished in ${fmt(recompute.seconds, 1)} s (target < 30 s: ${(recompute.seconds ?? Infinity) < 30 ? 'met' : 'NOT MET'})` : `recompute: not measured (${recompute.reason})`);
+    console.log(
+      recompute.measured
+        ? `recompute: ${fmt(recompute.republished)} republished in ${fmt(recompute.seconds, 1)} s (target < 30 s: ${(recompute.seconds ?? Infinity) < 30 ? 'met' : 'NOT MET'})`
+        : `recompute: not measured (${recompute.reason})`,
+    );
     return;
   }
   const template = isolatedRun().config; // only to build messages; rebound per run
@@ -487,17 +562,23 @@ async function main(): Promise<void> {
   const e2eRuns: PipelineResult[] = [];
   for (let k = 0; k < o.runs; k++) {
     e2eRuns.push(
-      await saturationRun(o.runs > 1 ? `e2e-${k + 1}` : 'e2e', all, outDir, {}, {
-        profile: o.profile && k === 0,
-        keep:
-          k > 0
-            ? undefined
-            : async (res) => {
-                log('raw consumption: new group, same topics, no-op eachBatch');
-                raw = await rawConsume(res, o.events);
-                log(`raw consumption: ${fmt(raw.perSec)} msgs/s (${raw.messages} in ${fmt(raw.ms / 1000, 2)} s)`);
-              },
-      }),
+      await saturationRun(
+        o.runs > 1 ? `e2e-${k + 1}` : 'e2e',
+        all,
+        outDir,
+        {},
+        {
+          profile: o.profile && k === 0,
+          keep:
+            k > 0
+              ? undefined
+              : async (res) => {
+                  log('raw consumption: new group, same topics, no-op eachBatch');
+                  raw = await rawConsume(res, o.events);
+                  log(`raw consumption: ${fmt(raw.perSec)} msgs/s (${raw.messages} in ${fmt(raw.ms / 1000, 2)} s)`);
+                },
+        },
+      ),
     );
   }
   const e2e = medianOf(e2eRuns, (r) => r.eventsPerSec);
@@ -564,14 +645,52 @@ async function main(): Promise<void> {
     options: o,
     workerEnv: extraWorkerEnv,
     machine: mach,
-    e2e: { runId: e2e.runId, cpuCores: e2e.cpu, events: e2e.events, outputs: e2e.done.outputs, seconds: e2e.done.durationMs / 1000, eventsPerSec: e2e.eventsPerSec, stalled: e2e.done.timedOut, peakRssMb: rssMb, postgres: e2e.postgres, outboxPeak: e2e.outboxPeak, series },
-    e2eRuns: e2eRuns.map((r) => ({ runId: r.runId, eventsPerSec: r.eventsPerSec, seconds: r.done.durationMs / 1000, outputs: r.done.outputs, stalled: r.done.timedOut, peakRssMb: mb(r.peakRssBytes), cpuCores: r.cpu, postgres: r.postgres, outboxPeak: r.outboxPeak })),
+    e2e: {
+      runId: e2e.runId,
+      cpuCores: e2e.cpu,
+      events: e2e.events,
+      outputs: e2e.done.outputs,
+      seconds: e2e.done.durationMs / 1000,
+      eventsPerSec: e2e.eventsPerSec,
+      stalled: e2e.done.timedOut,
+      peakRssMb: rssMb,
+      postgres: e2e.postgres,
+      outboxPeak: e2e.outboxPeak,
+      series,
+    },
+    e2eRuns: e2eRuns.map((r) => ({
+      runId: r.runId,
+      eventsPerSec: r.eventsPerSec,
+      seconds: r.done.durationMs / 1000,
+      outputs: r.done.outputs,
+      stalled: r.done.timedOut,
+      peakRssMb: mb(r.peakRssBytes),
+      cpuCores: r.cpu,
+      postgres: r.postgres,
+      outboxPeak: r.outboxPeak,
+    })),
     rawConsumption: raw,
     rawPostgresInsert: pg,
     latency: latency && { ...latency, latencies: undefined, peakRssMb: mb(latency.peakRssBytes) },
-    naive: naive && { cpuCores: naive.cpu, events: naive.events, outputs: naive.done.outputs, seconds: naive.done.durationMs / 1000, eventsPerSec: naive.eventsPerSec, stalled: naive.done.timedOut, peakRssMb: mb(naive.peakRssBytes) },
+    naive: naive && {
+      cpuCores: naive.cpu,
+      events: naive.events,
+      outputs: naive.done.outputs,
+      seconds: naive.done.durationMs / 1000,
+      eventsPerSec: naive.eventsPerSec,
+      stalled: naive.done.timedOut,
+      peakRssMb: mb(naive.peakRssBytes),
+    },
     ratioToNaive: ratioNaive,
-    stockNest: stockNest && { cpuCores: stockNest.cpu, events: stockNest.events, outputs: stockNest.done.outputs, seconds: stockNest.done.durationMs / 1000, eventsPerSec: stockNest.eventsPerSec, stalled: stockNest.done.timedOut, peakRssMb: mb(stockNest.peakRssBytes) },
+    stockNest: stockNest && {
+      cpuCores: stockNest.cpu,
+      events: stockNest.events,
+      outputs: stockNest.done.outputs,
+      seconds: stockNest.done.durationMs / 1000,
+      eventsPerSec: stockNest.eventsPerSec,
+      stalled: stockNest.done.timedOut,
+      peakRssMb: mb(stockNest.peakRssBytes),
+    },
     ratioToStockNest: ratioStockNest,
     shareOfRawConsumption: shareOfRaw,
     recompute,
@@ -581,7 +700,12 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2));
   writeFileSync(
     join(outDir, 'chart.svg'),
-    chartSvg(series, latency?.latencies ?? [], { p50: latency?.p50 ?? NaN, p95: latency?.p95 ?? NaN, p99: latency?.p99 ?? NaN }, `${fmt(o.events)} events, ${o.courses} courses, ${fmt(o.users)} users`),
+    chartSvg(
+      series,
+      latency?.latencies ?? [],
+      { p50: latency?.p50 ?? NaN, p95: latency?.p95 ?? NaN, p99: latency?.p99 ?? NaN },
+      `${fmt(o.events)} events, ${o.courses} courses, ${fmt(o.users)} users`,
+    ),
   );
 
   console.log('');
@@ -589,17 +713,47 @@ async function main(): Promise<void> {
   console.log(
     table([
       ['measurement', 'value'],
-      ['e2e throughput (events/s)', fmt(e2e.eventsPerSec), `median of ${e2eRuns.length} (${e2eRuns.map((r) => fmt(r.eventsPerSec)).join(', ')}); ${fmt(e2e.events)} events → ${fmt(e2e.done.outputs)} outputs in ${fmt(e2e.done.durationMs / 1000, 1)} s${e2e.done.timedOut ? ' STALLED' : ''}`],
+      [
+        'e2e throughput (events/s)',
+        fmt(e2e.eventsPerSec),
+        `median of ${e2eRuns.length} (${e2eRuns.map((r) => fmt(r.eventsPerSec)).join(', ')}); ${fmt(e2e.events)} events → ${fmt(e2e.done.outputs)} outputs in ${fmt(e2e.done.durationMs / 1000, 1)} s${e2e.done.timedOut ? ' STALLED' : ''}`,
+      ],
       ['raw consumption (msgs/s)', fmt(raw?.perSec), shareOfRaw === undefined ? '' : `e2e = ${fmt(shareOfRaw * 100, 1)}% of raw`],
       ['raw Postgres insert (rows/s)', fmt(pg.perSec), 'unnest, 1000-row batches, 1 connection'],
-      ['naive throughput (events/s)', fmt(naive?.eventsPerSec), naive ? `${fmt(naive.events)} events, INGEST_SLICE_SIZE=1; batched = ${fmt(ratioNaive, 1)}× naive` : 'skipped'],
-      ['stock-Nest throughput (events/s)', fmt(stockNest?.eventsPerSec), stockNest ? `${fmt(stockNest.events)} events, Transport.KAFKA, 1 transaction per message${stockNest.done.timedOut ? ' STALLED' : ''}; batched = ${fmt(ratioStockNest, 1)}× stock Nest` : 'skipped'],
-      [`latency p50 / p95 / p99 (ms)`, latency ? `${fmt(latency.p50)} / ${fmt(latency.p95)} / ${fmt(latency.p99)}` : 'n/a', latency ? `${o.rate} ev/s for ${o.latencySeconds} s; ${latency.matched} of ${latency.offered} inputs produced an output` : 'skipped'],
-      ['e2e CPU (cores busy)', fmt(e2e.cpu?.machineBusy, 2), `of ${fmt(e2e.cpu?.cores, 1)}: worker ${fmt(e2e.cpu?.worker, 2)}, bench process ${fmt(e2e.cpu?.bench, 2)}, rest (Postgres, Kafka) ${fmt((e2e.cpu?.machineBusy ?? 0) - (e2e.cpu?.worker ?? 0) - (e2e.cpu?.bench ?? 0), 2)}`],
-      ['e2e Postgres (ms per event)', fmt(e2e.postgres.activeMsPerEvent, 3), `statement time of the run's sessions, sampled every 100 ms; lock waits ${fmt(e2e.postgres.lockSeconds, 1)} s, relay ${fmt(e2e.postgres.relaySeconds, 1)} s of ${fmt(e2e.postgres.activeSeconds, 1)} s`],
+      [
+        'naive throughput (events/s)',
+        fmt(naive?.eventsPerSec),
+        naive ? `${fmt(naive.events)} events, INGEST_SLICE_SIZE=1; batched = ${fmt(ratioNaive, 1)}× naive` : 'skipped',
+      ],
+      [
+        'stock-Nest throughput (events/s)',
+        fmt(stockNest?.eventsPerSec),
+        stockNest
+          ? `${fmt(stockNest.events)} events, Transport.KAFKA, 1 transaction per message${stockNest.done.timedOut ? ' STALLED' : ''}; batched = ${fmt(ratioStockNest, 1)}× stock Nest`
+          : 'skipped',
+      ],
+      [
+        `latency p50 / p95 / p99 (ms)`,
+        latency ? `${fmt(latency.p50)} / ${fmt(latency.p95)} / ${fmt(latency.p99)}` : 'n/a',
+        latency ? `${o.rate} ev/s for ${o.latencySeconds} s; ${latency.matched} of ${latency.offered} inputs produced an output` : 'skipped',
+      ],
+      [
+        'e2e CPU (cores busy)',
+        fmt(e2e.cpu?.machineBusy, 2),
+        `of ${fmt(e2e.cpu?.cores, 1)}: worker ${fmt(e2e.cpu?.worker, 2)}, bench process ${fmt(e2e.cpu?.bench, 2)}, rest (Postgres, Kafka) ${fmt((e2e.cpu?.machineBusy ?? 0) - (e2e.cpu?.worker ?? 0) - (e2e.cpu?.bench ?? 0), 2)}`,
+      ],
+      [
+        'e2e Postgres (ms per event)',
+        fmt(e2e.postgres.activeMsPerEvent, 3),
+        `statement time of the run's sessions, sampled every 100 ms; lock waits ${fmt(e2e.postgres.lockSeconds, 1)} s, relay ${fmt(e2e.postgres.relaySeconds, 1)} s of ${fmt(e2e.postgres.activeSeconds, 1)} s`,
+      ],
       ['e2e outbox peak (rows)', fmt(e2e.outboxPeak), 'written, not yet published: the relay behind the projection'],
       ['worker peak RSS (MB)', fmt(rssMb, 1), 'VmHWM of the e2e worker'],
-      ['100k recompute (s)', recompute.measured ? fmt(recompute.seconds, 1) : 'n/a', recompute.measured ? `${fmt(recompute.republished)} republished` : `not measured (${recompute.reason})`],
+      [
+        '100k recompute (s)',
+        recompute.measured ? fmt(recompute.seconds, 1) : 'n/a',
+        recompute.measured ? `${fmt(recompute.republished)} republished` : `not measured (${recompute.reason})`,
+      ],
     ]),
   );
   printTargets(targets);

@@ -64,9 +64,7 @@ export class CourseEnrollmentsFollower {
   }
 
   handle(message: { key: string; partition: number; offset: string; value: Buffer | null; contentType: string | undefined }): Finding[] {
-    const invalid = (errors: string[]): Finding[] => [
-      { kind: 'invalid', key: message.key, partition: message.partition, offset: message.offset, errors },
-    ];
+    const invalid = (errors: string[]): Finding[] => [{ kind: 'invalid', key: message.key, partition: message.partition, offset: message.offset, errors }];
     if (!/^application\/cloudevents\+json\s*(;|$)/i.test(message.contentType ?? '')) {
       return invalid([`content-type header must be application/cloudevents+json (structured mode), got ${JSON.stringify(message.contentType ?? null)}`]);
     }

@@ -22,7 +22,7 @@ const TIMEOUT_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const config: AppConfig = loadConfig();
-const courseId = (Date.now() % 1_000_000) || 1;
+const courseId = Date.now() % 1_000_000 || 1;
 const runTag = randomUUID().slice(0, 8);
 
 // Fact times: a few minutes in the past, one second apart, so a rerun's facts are newer.
@@ -93,7 +93,7 @@ const steps: { title: string; messages: InputMessage[] }[] = [
     messages: [events.membershipChanged({ course_id: courseId, user_id: ALAN, join_status: null }, meta())],
   },
   {
-    title: 'a fourth lesson is published: everyone\'s progress drops, Ada is no longer complete',
+    title: "a fourth lesson is published: everyone's progress drops, Ada is no longer complete",
     messages: [events.lessonUpserted(courseId, { id: L(5), section_id: 2, name: 'Operating Kafka', status: 'published', position: 5 }, meta())],
   },
 ];
@@ -215,7 +215,9 @@ function outstanding(expected: Map<string, DerivedEnrollment>, last: Map<string,
     const got = last.get(id);
     if (!got) out.push(`${id}: nothing received yet (expected ${d.enrollment.status})`);
     else if (!jsonEqual(withoutUpdatedAt(got.data.course_enrollment), d.enrollment)) {
-      out.push(`${id}: at v${got.data.version} ${got.data.course_enrollment.status} ${got.data.course_enrollment.progress_percent}%, expected ${d.enrollment.status} ${d.enrollment.progress_percent}%`);
+      out.push(
+        `${id}: at v${got.data.version} ${got.data.course_enrollment.status} ${got.data.course_enrollment.progress_percent}%, expected ${d.enrollment.status} ${d.enrollment.progress_percent}%`,
+      );
     }
   }
   return out;

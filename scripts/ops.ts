@@ -9,16 +9,7 @@ import type { DataSource } from 'typeorm';
 import { AppConfig, loadConfig } from '@app/config';
 import { decodeMessage, TopicNames } from '@app/contracts';
 import { canonicalTime, parseInstant } from '@app/domain';
-import {
-  BullMqJobQueue,
-  courseRecomputeJobId,
-  ProgressPayload,
-  QUEUES,
-  QueueKey,
-  rebuildJobId,
-  ReplayJobData,
-  replayJobId,
-} from '@app/jobs';
+import { BullMqJobQueue, courseRecomputeJobId, ProgressPayload, QUEUES, QueueKey, rebuildJobId, ReplayJobData, replayJobId } from '@app/jobs';
 import { createDataSource, OutboxRepository, ParkedRows, RecomputeRequestRepository } from '@app/persistence';
 
 /** Where the CLI writes: process.stdout, or a buffer in tests. */

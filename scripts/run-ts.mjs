@@ -36,7 +36,10 @@ const options = {
   configFile: false,
 };
 // A new compiler or new options must not reuse files compiled with the old ones.
-const tag = createHash('sha256').update(JSON.stringify([swc.version, options])).digest('hex').slice(0, 12);
+const tag = createHash('sha256')
+  .update(JSON.stringify([swc.version, options]))
+  .digest('hex')
+  .slice(0, 12);
 const outDir = join(root, '.cache', 'run-ts', tag);
 
 const mtime = (file) => statSync(file).mtimeMs;

@@ -94,9 +94,7 @@ const startApp = (app) => {
     state.streak = ranMs >= RESET_AFTER_MS ? 1 : state.streak + 1;
     state.restarts += 1;
     const delay = Math.min(MAX_MS, BASE_MS * 2 ** (state.streak - 1));
-    console.log(
-      `[${app}] exited (${how}) after ${(ranMs / 1000).toFixed(1)} s: restarting in ${delay} ms (restart #${state.restarts}, ${state.streak} in a row)`,
-    );
+    console.log(`[${app}] exited (${how}) after ${(ranMs / 1000).toFixed(1)} s: restarting in ${delay} ms (restart #${state.restarts}, ${state.streak} in a row)`);
     state.timer = setTimeout(() => {
       state.timer = null;
       if (!stopping) startApp(app);
@@ -151,7 +149,11 @@ const waitReady = async () => {
 
 waitReady().then(
   async (health) => {
-    console.log(`== ready: ${Object.entries(health.checks).map(([k, v]) => `${k} ${v.ok ? 'ok' : 'DOWN'}`).join(', ')}`);
+    console.log(
+      `== ready: ${Object.entries(health.checks)
+        .map(([k, v]) => `${k} ${v.ok ? 'ok' : 'DOWN'}`)
+        .join(', ')}`,
+    );
     console.log(`== read API on http://127.0.0.1:${port} (health: /health/ready, metrics: /metrics)`);
     if (!demo) return;
     const demoScript = join(root, 'dist', 'scripts', 'demo.js');

@@ -25,12 +25,7 @@ export interface Check {
  * Reads a topic from the beginning up to the high watermarks seen at the start, with a
  * throwaway consumer group (deleted afterwards).
  */
-export async function readTopic(
-  kafka: Kafka,
-  topic: string,
-  onMessage: (partition: number, message: KafkaMessage) => void,
-  timeoutMs = 120_000,
-): Promise<number> {
+export async function readTopic(kafka: Kafka, topic: string, onMessage: (partition: number, message: KafkaMessage) => void, timeoutMs = 120_000): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `drill-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -120,9 +115,7 @@ export async function verify(kafka: Kafka, ds: DataSource, config: AppConfig, se
 
   // 2. The projection against the fold, the output against the projection.
   const expected = foldFacts(facts, { now: new Date().toISOString(), courseUrlTemplate: config.courseUrlTemplate });
-  const rows = new Map<string, ProjectionRow>(
-    (await ds.query(`SELECT id, version, deleted, state FROM enrollments`)).map((r: ProjectionRow) => [r.id, r]),
-  );
+  const rows = new Map<string, ProjectionRow>((await ds.query(`SELECT id, version, deleted, state FROM enrollments`)).map((r: ProjectionRow) => [r.id, r]));
   const published = new PublishedLog();
   const badOutputs: string[] = [];
   const partitionsByKey = new Map<string, Set<number>>();
@@ -151,7 +144,8 @@ export async function verify(kafka: Kafka, ds: DataSource, config: AppConfig, se
     const where = `${header(m, DLQ_HEADERS.topic)}/${header(m, DLQ_HEADERS.partition)}/${header(m, DLQ_HEADERS.offset)}`;
     const original = invalid.get(where);
     if (!original) dlqProblems.push(`dead letter for ${where} (reason: ${header(m, DLQ_HEADERS.reason)}) is not an invalid input`);
-    else if (!(original.value === null ? m.value === null || m.value.length === 0 : m.value?.equals(original.value))) dlqProblems.push(`${where}: dead letter's value differs from the input`);
+    else if (!(original.value === null ? m.value === null || m.value.length === 0 : m.value?.equals(original.value)))
+      dlqProblems.push(`${where}: dead letter's value differs from the input`);
     else if (seen.has(where)) dlqResent++;
     seen.add(where);
   });
@@ -165,7 +159,11 @@ export async function verify(kafka: Kafka, ds: DataSource, config: AppConfig, se
   return [
     check('input log = what was sent', logProblems, `${fmt(inputs)} messages`),
     check('projection = fold', projectionProblems(expected, rows), `${fmt(rows.size)} enrollments (${fmt(live)} live)`),
-    check('last published = projection', [...publishedProblems(rows, published.last), ...badOutputs], `${fmt(published.count)} events (${fmt(published.resent())} re-sent)`),
+    check(
+      'last published = projection',
+      [...publishedProblems(rows, published.last), ...badOutputs],
+      `${fmt(published.count)} events (${fmt(published.resent())} re-sent)`,
+    ),
     check('versions gapless', versionProblems(published.versions), `${fmt(published.versions.size)} keys`),
     check(
       'keys on one partition',

@@ -65,7 +65,10 @@ async function localCluster(databaseUrl: string): Promise<{ version: string; nam
   const port = new URL(databaseUrl).port || '5432';
   const r = await runCommand(['pg_lsclusters', '-h']);
   if (!r.ok) throw new FaultError(`pg_lsclusters is not available (${r.output}); set DRILL_POSTGRES_RESTART`);
-  const line = r.output.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[2] === port);
+  const line = r.output
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[2] === port);
   if (!line) throw new FaultError(`no local PostgreSQL cluster on port ${port}; set DRILL_POSTGRES_RESTART`);
   return { version: line[0], name: line[1] };
 }
@@ -95,7 +98,10 @@ export async function stopRedis(redisUrl: string): Promise<string> {
   client.disconnect();
   for (let i = 0; i < 50; i++) {
     const probe = quietClient(redisUrl);
-    const up = await probe.connect().then(() => true, () => false);
+    const up = await probe.connect().then(
+      () => true,
+      () => false,
+    );
     probe.disconnect();
     if (!up) return 'SHUTDOWN NOSAVE (data dropped)';
     await new Promise((r) => setTimeout(r, 100));

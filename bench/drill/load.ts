@@ -65,7 +65,11 @@ export class LoadProducer {
   private windowStart = 0;
   private windowOffered = 0;
 
-  constructor(kafka: Kafka, private readonly config: AppConfig, private readonly opts: LoadOptions) {
+  constructor(
+    kafka: Kafka,
+    private readonly config: AppConfig,
+    private readonly opts: LoadOptions,
+  ) {
     this.workload = syntheticWorkload({ events: Number.MAX_SAFE_INTEGER, courses: opts.courses, users: opts.users, seed: opts.seed, source: '/drill' });
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   }

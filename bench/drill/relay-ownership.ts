@@ -110,7 +110,10 @@ export class SlotSampler {
   private running = false;
   private loop?: Promise<void>;
 
-  constructor(private readonly ds: DataSource, private readonly periodMs = 250) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly periodMs = 250,
+  ) {}
 
   start(): void {
     this.running = true;
@@ -151,13 +154,15 @@ export class SlotSampler {
   check(replicas: number, takeoverMs: number | undefined, marginMs: number): Check {
     const name = 'slots owned';
     if (!this.tableSeen) {
-      if (relayHasSlots()) return { name, ok: false, summary: 'no slot table', problems: [`the relay has slots (SLOT_TAKEOVER_MS) but the schema has no ${SLOT_TABLE} table`] };
+      if (relayHasSlots())
+        return { name, ok: false, summary: 'no slot table', problems: [`the relay has slots (SLOT_TAKEOVER_MS) but the schema has no ${SLOT_TABLE} table`] };
       return { name, ok: true, summary: 'skipped: no slot table (single relay)', problems: [] };
     }
     const gaps = slotGaps(this.samples);
     const problems: string[] = [];
     if (takeoverMs === undefined || !Number.isFinite(takeoverMs)) problems.push('SLOT_TAKEOVER_MS is unknown: set it with --slot-takeover-ms');
-    if (gaps.allOwnedAt === undefined) problems.push(`the ${this.samples.length} sample(s) never saw every slot owned at once${this.errors ? ` (${this.errors} failed, last: ${this.lastError})` : ''}`);
+    if (gaps.allOwnedAt === undefined)
+      problems.push(`the ${this.samples.length} sample(s) never saw every slot owned at once${this.errors ? ` (${this.errors} failed, last: ${this.lastError})` : ''}`);
     const ms = (n: number) => Math.round(n).toLocaleString('en-US');
     const bound = (takeoverMs ?? 0) + gaps.samplingPeriodMs + marginMs;
     for (const i of gaps.intervals) {

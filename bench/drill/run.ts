@@ -222,14 +222,16 @@ async function main(): Promise<number> {
       try {
         detail = [prepared, await fault.inject()].filter(Boolean).join('; ');
       } catch (err) {
-        error = err instanceof FaultError ? err.message : (err as Error).stack ?? String(err);
+        error = err instanceof FaultError ? err.message : ((err as Error).stack ?? String(err));
       }
       const faultOver = performance.now();
       log(`  ${error ? `fault could not be injected: ${error}` : detail}`);
       await sleep(Math.max(0, opts.phaseSeconds * 1000 - (performance.now() - phaseStart)));
       await load.stop();
       const loadOff = performance.now();
-      log(`  load off (${load.sent.toLocaleString('en-US')} sent so far, ${load.failedSends} failed sends retried${load.lastError ? `, last error: ${load.lastError}` : ''}); waiting until quiet`);
+      log(
+        `  load off (${load.sent.toLocaleString('en-US')} sent so far, ${load.failedSends} failed sends retried${load.lastError ? `, last error: ${load.lastError}` : ''}); waiting until quiet`,
+      );
       const quiet = await waitQuiet(res, opts.quietTimeoutSeconds * 1000);
       const settled = quiet.ok ? secs(Math.max(0, quiet.at - loadOff)) : `not quiet after ${opts.quietTimeoutSeconds} s`;
       log(`  ${quiet.ok ? `settled ${settled} after the load stopped` : `NOT QUIET: ${quiet.pending}`}; checking`);

@@ -23,10 +23,6 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
 @Module({
   imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
   controllers: [StockInputEventsController],
-  providers: [
-    ...DEAD_LETTER_PROVIDERS,
-    OutboxRelay,
-    RelayLifecycle,
-  ],
+  providers: [...DEAD_LETTER_PROVIDERS, OutboxRelay, RelayLifecycle],
 })
 export class StockNestModule {}

@@ -91,12 +91,16 @@ function resolveLibs(s: KafkaSettings): boolean {
   fs.mkdirSync(path.dirname(s.libsDir), { recursive: true });
   say(`kafka ${s.version}`, `resolving org.apache.kafka:kafka_2.13:${s.version} + ${s.logging} from Maven Central (mvn, ~/.m2) into ${rel(s.libsDir)}`);
   const t0 = Date.now();
-  const r = spawnSync('mvn', ['-q', '-B', '-ntp', '-f', POM, `-P${s.logging}`, `-Dkafka.version=${s.version}`, `-Dkafka.libs.dir=${tmp}`, 'dependency:copy-dependencies'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MAVEN_OPTS: process.env.MAVEN_OPTS || '-Xmx512m' },
-  });
+  const r = spawnSync(
+    'mvn',
+    ['-q', '-B', '-ntp', '-f', POM, `-P${s.logging}`, `-Dkafka.version=${s.version}`, `-Dkafka.libs.dir=${tmp}`, 'dependency:copy-dependencies'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MAVEN_OPTS: process.env.MAVEN_OPTS || '-Xmx512m' },
+    },
+  );
   if (r.status !== 0 || !fs.existsSync(path.join(tmp, `kafka_2.13-${s.version}.jar`))) {
     fs.rmSync(tmp, { recursive: true, force: true });
     try {
@@ -323,7 +327,10 @@ export async function kafkaStatus(): Promise<boolean> {
   const what = seen ? `${seen.version ?? 'unknown version'}, pid ${seen.pid}${proc ? '' : ', not started by this script'}` : 'not started by this script';
   if (cluster) {
     // bench/drill/faults.ts parses "kafka: up on <brokers> (x.y.z, pid" from this line.
-    say('kafka', `${green('up')} on ${brokers.join(',')} (${what}, cluster ${cluster.clusterId}, ${cluster.brokers.length} broker${cluster.brokers.length === 1 ? '' : 's'})`);
+    say(
+      'kafka',
+      `${green('up')} on ${brokers.join(',')} (${what}, cluster ${cluster.clusterId}, ${cluster.brokers.length} broker${cluster.brokers.length === 1 ? '' : 's'})`,
+    );
     const info = readSecureListener();
     if (info) {
       const securePort = Number(info.brokers[0].split(':').pop());

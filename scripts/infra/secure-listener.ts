@@ -81,7 +81,10 @@ export function ensureLocalTls(): LocalTls {
   if (!fs.existsSync(files.cert) || !fs.existsSync(files.key)) {
     const csr = f('server.csr');
     const ext = f('server.ext');
-    fs.writeFileSync(ext, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    fs.writeFileSync(
+      ext,
+      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+    );
     openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', files.key, '-out', csr, '-subj', '/CN=localhost'], 'server key');
     // prettier-ignore
     openssl(['x509', '-req', '-in', csr, '-CA', files.ca, '-CAkey', files.caKey, '-set_serial', `0x${crypto.randomBytes(8).toString('hex')}`, '-days', '825', '-extfile', ext, '-out', files.cert], 'server certificate');
@@ -144,7 +147,9 @@ export async function secureListenerUp(s: KafkaSettings, tls: LocalTls): Promise
     }
   }
   if (state !== 'ok') {
-    throw new InfraError(`SASL_SSL listener on ${s.host}:${s.securePort} ${state === 'auth' ? `refuses SCRAM user ${SCRAM_USER}` : 'does not answer'} (see ${rel(s.logFile)})`);
+    throw new InfraError(
+      `SASL_SSL listener on ${s.host}:${s.securePort} ${state === 'auth' ? `refuses SCRAM user ${SCRAM_USER}` : 'does not answer'} (see ${rel(s.logFile)})`,
+    );
   }
   const info: SecureListenerInfo = {
     brokers: [`${s.host}:${s.securePort}`],

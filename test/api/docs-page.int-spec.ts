@@ -15,7 +15,10 @@ type Json = any;
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 async function boot(config: AppConfig): Promise<{ app: INestApplication; base: string }> {
-  const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] })
+    .overrideProvider(APP_CONFIG)
+    .useValue(config)
+    .compile();
   const app = moduleRef.createNestApplication();
   await app.listen(0, '127.0.0.1');
   return { app, base: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };

@@ -36,7 +36,10 @@ interface Api {
 }
 
 async function bootApi(config: AppConfig): Promise<Api> {
-  const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] })
+    .overrideProvider(APP_CONFIG)
+    .useValue(config)
+    .compile();
   const app = moduleRef.createNestApplication();
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
@@ -194,7 +197,12 @@ describe('read API hardening (issue 10)', () => {
         const page: Json = await res.json();
         expect({ offset, status: res.status }).toEqual({ offset, status: 200 });
         const got = (page.result as Json[]).map((e) => e.id).sort();
-        expect(got).toEqual(all.filter((e) => e.updated_at > mid).map((e) => e.id).sort());
+        expect(got).toEqual(
+          all
+            .filter((e) => e.updated_at > mid)
+            .map((e) => e.id)
+            .sort(),
+        );
       }
       // The earliest instant RFC 3339 can write, year 0001 with +23:59, lies in year 0000 UTC.
       expect((await get(`/unified/lms/course-enrollments?updated_at[gt]=${encodeURIComponent('0001-01-01T00:00:00+23:59')}`)).status).toBe(200);
@@ -234,7 +242,12 @@ describe('read API hardening (issue 10)', () => {
       const holder = small.app.get(DataSource).createQueryRunner();
       try {
         await holder.connect(); // the pool's only connection
-        for (const path of ['/unified/lms/course-enrollments', `/unified/lms/course-enrollments/${COURSE}:1`, `/api/v2/course/${COURSE}/`, `/api/v2/course/${COURSE}/users/`]) {
+        for (const path of [
+          '/unified/lms/course-enrollments',
+          `/unified/lms/course-enrollments/${COURSE}:1`,
+          `/api/v2/course/${COURSE}/`,
+          `/api/v2/course/${COURSE}/users/`,
+        ]) {
           // (The abort only keeps a hanging request from hanging the suite.)
           const res = await fetch(`${small.base}${path}`, { headers: auth, signal: AbortSignal.timeout(20_000) });
           expect({ path, status: res.status }).toEqual({ path, status: 503 });
@@ -324,7 +337,7 @@ describe('read API hardening (issue 10)', () => {
   describe('queue dashboard: mutations only from its own origin', () => {
     const basic = { authorization: `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}` };
     const addPath = `/admin/queues/api/queues/${QUEUES.rebuild.name}/add`;
-    const jobsIn = async () => (await api.app.get(AdminQueues).queues.get('rebuild')!.getJobCounts('waiting', 'delayed', 'prioritized'));
+    const jobsIn = async () => await api.app.get(AdminQueues).queues.get('rebuild')!.getJobCounts('waiting', 'delayed', 'prioritized');
     const total = async () => Object.values(await jobsIn()).reduce((a, b) => a + b, 0);
 
     it('refuses cross-site form and text/plain posts with browser credentials, adding no job (was 200, job added)', async () => {
@@ -334,7 +347,10 @@ describe('read API hardening (issue 10)', () => {
         ['text/plain', '{"name":"evil","data":{}}'],
         ['application/json', '{"name":"evil","data":{}}'],
       ]) {
-        for (const site of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Record<string, string>[]) {
+        for (const site of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Record<
+          string,
+          string
+        >[]) {
           const res = await raw(api.port, 'POST', addPath, { ...basic, ...site, 'content-type': contentType }, body);
           expect({ contentType, site, status: res.status }).toEqual({ contentType, site, status: 403 });
           expect(JSON.parse(res.body)).toEqual({ statusCode: 403, error: 'Forbidden', message: expect.stringContaining('origin') });
@@ -393,7 +409,8 @@ describe('read API hardening (issue 10)', () => {
       const direct = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: '' } });
       try {
         const statuses: number[] = [];
-        for (let i = 0; i < 5; i++) statuses.push((await raw(direct.port, 'GET', '/unified/lms/course-enrollments', { ...wrong, 'x-forwarded-for': `203.0.113.${i}` })).status);
+        for (let i = 0; i < 5; i++)
+          statuses.push((await raw(direct.port, 'GET', '/unified/lms/course-enrollments', { ...wrong, 'x-forwarded-for': `203.0.113.${i}` })).status);
         expect(statuses).toEqual([401, 401, 401, 429, 429]); // a rotating header does not escape the limit
       } finally {
         await direct.close();
@@ -401,7 +418,8 @@ describe('read API hardening (issue 10)', () => {
       const proxied = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: 'loopback' } });
       try {
         const statuses: number[] = [];
-        for (let i = 0; i < 4; i++) statuses.push((await raw(proxied.port, 'GET', '/unified/lms/course-enrollments', { ...wrong, 'x-forwarded-for': '198.51.100.7' })).status);
+        for (let i = 0; i < 4; i++)
+          statuses.push((await raw(proxied.port, 'GET', '/unified/lms/course-enrollments', { ...wrong, 'x-forwarded-for': '198.51.100.7' })).status);
         expect(statuses).toEqual([401, 401, 401, 429]);
         expect((await raw(proxied.port, 'GET', '/unified/lms/course-enrollments?limit=1', { ...auth, 'x-forwarded-for': '198.51.100.8' })).status).toBe(200);
       } finally {
@@ -432,9 +450,15 @@ describe('read API hardening (issue 10)', () => {
     it('builds them on PUBLIC_URL when it is set', async () => {
       const pub = await bootApi({ ...config, api: { ...config.api, publicUrl: 'https://lms.example.org/enrollments' } });
       try {
-        const res = await raw(pub.port, 'GET', `/api/v2/course/${COURSE}/users/?limit=5&search=hard`, { ...auth, host: 'evil.example', 'x-forwarded-host': 'evil.example' });
+        const res = await raw(pub.port, 'GET', `/api/v2/course/${COURSE}/users/?limit=5&search=hard`, {
+          ...auth,
+          host: 'evil.example',
+          'x-forwarded-host': 'evil.example',
+        });
         const body: Json = JSON.parse(res.body);
-        expect(body.next).toBe(`https://lms.example.org/enrollments/api/v2/course/${COURSE}/users/?statuses=manager%2Cjoined&search=hard&ordering=-joined_at&limit=5&offset=5`);
+        expect(body.next).toBe(
+          `https://lms.example.org/enrollments/api/v2/course/${COURSE}/users/?statuses=manager%2Cjoined&search=hard&ordering=-joined_at&limit=5&offset=5`,
+        );
         expect(body.previous).toBeNull();
       } finally {
         await pub.close();

@@ -63,21 +63,66 @@ const dateTime = fc
     frac: fc.oneof(fc.constant(''), fc.stringMatching(/^\.[0-9]{1,12}$/)),
     zone: fc.oneof(
       fc.constantFrom('Z', 'z', '', '+00:00', '-00:00', '+15:59', '+16:00', '-16:00', '+23:59', '-23:59', '+24:00', '+99:99'),
-      fc.record({ sign: fc.constantFrom('+', '-', ' '), h: fc.integer({ min: 0, max: 30 }), m: fc.integer({ min: 0, max: 70 }) }).map((z) => `${z.sign}${pad(z.h, 2)}:${pad(z.m, 2)}`),
+      fc
+        .record({ sign: fc.constantFrom('+', '-', ' '), h: fc.integer({ min: 0, max: 30 }), m: fc.integer({ min: 0, max: 70 }) })
+        .map((z) => `${z.sign}${pad(z.h, 2)}:${pad(z.m, 2)}`),
     ),
     sep: fc.constantFrom('T', 't', ' '),
   })
   .map((t) => `${pad(t.y, 4)}-${pad(t.mo, 2)}-${pad(t.d, 2)}${t.sep}${pad(t.h, 2)}:${pad(t.mi, 2)}:${pad(t.s, 2)}${t.frac}${t.zone}`);
 
 const extremeNumber = fc.oneof(
-  fc.constantFrom('0', '-0', '1', '-1', '00', '01', '1.5', '1e3', '0x10', 'Infinity', 'NaN', '9007199254740991', '9007199254740992', '9'.repeat(400), ' 1', '1 ', '+1', '１'),
+  fc.constantFrom(
+    '0',
+    '-0',
+    '1',
+    '-1',
+    '00',
+    '01',
+    '1.5',
+    '1e3',
+    '0x10',
+    'Infinity',
+    'NaN',
+    '9007199254740991',
+    '9007199254740992',
+    '9'.repeat(400),
+    ' 1',
+    '1 ',
+    '+1',
+    '１',
+  ),
   fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
   fc.integer().map(String),
   fc.double().map(String),
 );
 
 const oddChar = fc.oneof(
-  fc.constantFrom('\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uFFFF', '\uFEFF', '%', '&', '=', '+', '#', '?', '[', ']', ',', ' ', '\\', "'", '"', '_', '\n', '\u202E'),
+  fc.constantFrom(
+    '\u0000',
+    '\uD800',
+    '\uDBFF',
+    '\uDC00',
+    '\uDFFF',
+    '\uFFFF',
+    '\uFEFF',
+    '%',
+    '&',
+    '=',
+    '+',
+    '#',
+    '?',
+    '[',
+    ']',
+    ',',
+    ' ',
+    '\\',
+    "'",
+    '"',
+    '_',
+    '\n',
+    '\u202E',
+  ),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
 );
 const oddText = fc.string({ unit: oddChar, maxLength: 40 });
@@ -145,7 +190,13 @@ const encode = (s: string, how: Encoding, bytes: Uint8Array): string =>
 const keyFor = (route: Route): fc.Arbitrary<string> =>
   fc.oneof(
     { weight: 6, arbitrary: route.query.length > 0 ? fc.constantFrom(...route.query) : fc.constant('x') },
-    { weight: 1, arbitrary: route.query.length > 0 ? fc.constantFrom(...route.query).chain((k) => fc.constantFrom(`${k}[]`, `${k}[0]`, `${k}[gt]`, `${k}.`, k.toUpperCase())) : fc.constant('x[]') },
+    {
+      weight: 1,
+      arbitrary:
+        route.query.length > 0
+          ? fc.constantFrom(...route.query).chain((k) => fc.constantFrom(`${k}[]`, `${k}[0]`, `${k}[gt]`, `${k}.`, k.toUpperCase()))
+          : fc.constant('x[]'),
+    },
     { weight: 1, arbitrary: fc.oneof(fc.constantFrom('updated_at', 'updated_at[eq]', 'format', '__proto__', 'constructor', ''), oddText) },
   );
 
@@ -156,7 +207,13 @@ const requestFor = (route: Route) =>
     segmentBytes: fc.uint8Array({ maxLength: 12 }),
     params: fc.array(
       keyFor(route).chain((key) =>
-        fc.record({ key: fc.constant(key), value: valueFor(key.replace(/\[(\]|0\])$/, '')), how: encoding, keyHow: fc.constantFrom<Encoding>('wtf8', 'raw'), bytes: fc.uint8Array({ maxLength: 12 }) }),
+        fc.record({
+          key: fc.constant(key),
+          value: valueFor(key.replace(/\[(\]|0\])$/, '')),
+          how: encoding,
+          keyHow: fc.constantFrom<Encoding>('wtf8', 'raw'),
+          bytes: fc.uint8Array({ maxLength: 12 }),
+        }),
       ),
       { maxLength: 5 },
     ),
@@ -210,7 +267,10 @@ describe('read API parameters (property, real Postgres)', () => {
     ancient[0].fact.meta.time = '0000-01-01T00:00:00.000000Z';
     await applier.apply(ancient);
 
-    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
     app = moduleRef.createNestApplication();
     await app.listen(0, '127.0.0.1');
     port = (app.getHttpServer().address() as AddressInfo).port;

@@ -25,21 +25,78 @@ const C3 = 103; // deleted
 const USERS = 30;
 
 const ENROLLMENT_KEYS = [
-  'id', 'user', 'course', 'status', 'assigned_at', 'due_at', 'enrolled_at', 'started_at', 'last_activity_at', 'completed_at',
-  'progress_percent', 'time_spent_seconds', 'score', 'attempt_number', 'attempts_count', 'is_mandatory', 'assigned_by', 'urls',
-  'created_at', 'updated_at', 'custom_fields', 'remote_data',
+  'id',
+  'user',
+  'course',
+  'status',
+  'assigned_at',
+  'due_at',
+  'enrolled_at',
+  'started_at',
+  'last_activity_at',
+  'completed_at',
+  'progress_percent',
+  'time_spent_seconds',
+  'score',
+  'attempt_number',
+  'attempts_count',
+  'is_mandatory',
+  'assigned_by',
+  'urls',
+  'created_at',
+  'updated_at',
+  'custom_fields',
+  'remote_data',
 ].sort();
 const COURSE_KEYS = [
-  'id', 'name', 'slug', 'description', 'type', 'privacy', 'enforce_lessons_order', 'new_comment_notification_enabled',
-  'hide_member_count', 'meta_title', 'meta_description', 'og_title', 'og_description', 'og_image', 'image_bigger', 'image_big',
-  'image_medium', 'image_small', 'deleted', 'created_at', 'created_by', 'categories',
+  'id',
+  'name',
+  'slug',
+  'description',
+  'type',
+  'privacy',
+  'enforce_lessons_order',
+  'new_comment_notification_enabled',
+  'hide_member_count',
+  'meta_title',
+  'meta_description',
+  'og_title',
+  'og_description',
+  'og_image',
+  'image_bigger',
+  'image_big',
+  'image_medium',
+  'image_small',
+  'deleted',
+  'created_at',
+  'created_by',
+  'categories',
 ];
 
 /** Course Dashboard: exactly the fields of the source document (seed 001), in its order. */
 const DASHBOARD_KEYS = [
-  'id', 'name', 'slug', 'type', 'privacy', 'hide_member_count', 'meta_title', 'meta_description', 'og_title', 'og_description',
-  'og_image', 'image_bigger', 'image_big', 'image_medium', 'image_small', 'deleted', 'join_status', 'user_completion_rate',
-  'created_at', 'created_by', 'categories', 'avg_completion_rate',
+  'id',
+  'name',
+  'slug',
+  'type',
+  'privacy',
+  'hide_member_count',
+  'meta_title',
+  'meta_description',
+  'og_title',
+  'og_description',
+  'og_image',
+  'image_bigger',
+  'image_big',
+  'image_medium',
+  'image_small',
+  'deleted',
+  'join_status',
+  'user_completion_rate',
+  'created_at',
+  'created_by',
+  'categories',
+  'avg_completion_rate',
 ];
 
 type Json = any;
@@ -106,8 +163,7 @@ describe('read API on a real Postgres', () => {
     }
     throw new Error('paging did not end');
   };
-  const liveIds = async (): Promise<string[]> =>
-    (await ds.query(`SELECT id FROM enrollments WHERE NOT deleted ORDER BY id`)).map((r: { id: string }) => r.id);
+  const liveIds = async (): Promise<string[]> => (await ds.query(`SELECT id FROM enrollments WHERE NOT deleted ORDER BY id`)).map((r: { id: string }) => r.id);
 
   beforeAll(async () => {
     ds = await createDataSource(config.database).initialize();
@@ -163,7 +219,10 @@ describe('read API on a real Postgres', () => {
     await apply([events.membershipChanged({ course_id: C2, user_id: 30, join_status: 'joined' }, o())]);
     await apply([events.userDeleted(30, o())]);
 
-    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
     app = moduleRef.createNestApplication();
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -257,18 +316,33 @@ describe('read API on a real Postgres', () => {
 
     it('filters by course, user, status and updated_at', async () => {
       const all = await walk('limit=1000');
-      expect((await walk(`course_id=${C2}`)).map((e) => e.id).sort()).toEqual(all.filter((e) => e.remote_data.course_id === C2).map((e) => e.id).sort());
+      expect((await walk(`course_id=${C2}`)).map((e) => e.id).sort()).toEqual(
+        all
+          .filter((e) => e.remote_data.course_id === C2)
+          .map((e) => e.id)
+          .sort(),
+      );
       expect((await walk('user_id=4')).map((e) => e.id).sort()).toEqual([`${C1}:4`, `${C2}:4`]);
       expect((await walk(`course_id=${C1}&user_id=4`)).map((e) => e.id)).toEqual([`${C1}:4`]);
       const statuses = ['assigned', 'unknown'];
       const byStatus = await walk(`status=${statuses.join(',')}`);
-      expect(byStatus.map((e) => e.id).sort()).toEqual(all.filter((e) => statuses.includes(e.status)).map((e) => e.id).sort());
+      expect(byStatus.map((e) => e.id).sort()).toEqual(
+        all
+          .filter((e) => statuses.includes(e.status))
+          .map((e) => e.id)
+          .sort(),
+      );
       expect(byStatus.map((e) => e.id).sort()).toEqual([`${C1}:2`, `${C1}:3`]);
 
       const mid = [...all].sort((a, b) => (a.updated_at < b.updated_at ? -1 : 1))[Math.floor(all.length / 2)].updated_at;
       const cmp = (op: string, f: (t: string) => boolean) => async () => {
         const got = (await walk(`updated_at[${op}]=${encodeURIComponent(mid)}&limit=5`)).map((e) => e.id).sort();
-        expect(got).toEqual(all.filter((e) => f(e.updated_at)).map((e) => e.id).sort());
+        expect(got).toEqual(
+          all
+            .filter((e) => f(e.updated_at))
+            .map((e) => e.id)
+            .sort(),
+        );
       };
       await cmp('gt', (t) => t > mid)();
       await cmp('gte', (t) => t >= mid)();
@@ -276,7 +350,12 @@ describe('read API on a real Postgres', () => {
       await cmp('lte', (t) => t <= mid)();
       // an offset's "+" sent unencoded arrives as a space and is still understood
       const plus = (await walk(`updated_at[gt]=${mid.replace('Z', '+00:00')}`)).map((e) => e.id).sort();
-      expect(plus).toEqual(all.filter((e) => e.updated_at > mid).map((e) => e.id).sort());
+      expect(plus).toEqual(
+        all
+          .filter((e) => e.updated_at > mid)
+          .map((e) => e.id)
+          .sort(),
+      );
       const offset = mid.replace('Z', '+00:00');
       expect((await walk(`updated_at[gte]=${encodeURIComponent(offset)}&updated_at[lte]=${encodeURIComponent(offset)}`)).every((e) => e.updated_at === mid)).toBe(true);
     });
@@ -328,7 +407,7 @@ describe('read API on a real Postgres', () => {
       await expectError('/unified/lms/course-enrollments/999:999', 404);
       expect((await ds.query(`SELECT deleted FROM enrollments WHERE id = $1`, [`${C2}:30`]))[0].deleted).toBe(true);
       await expectError(`/unified/lms/course-enrollments/${C2}:30`, 404);
-      expect((await walk('user_id=30'))).toEqual([]);
+      expect(await walk('user_id=30')).toEqual([]);
     });
 
     it('holds back what a still-open writer could land behind, so resuming from the last updated_at misses nothing', async () => {
@@ -354,7 +433,10 @@ describe('read API on a real Postgres', () => {
         await touch(ds, b);
         // when a client walks, then resumes from the last updated_at it saw once the writer commits,
         const first = await walk('limit=5');
-        const lastSeen = first.map((e) => e.updated_at).sort().at(-1)!;
+        const lastSeen = first
+          .map((e) => e.updated_at)
+          .sort()
+          .at(-1)!;
         await writer.commitTransaction();
         const resumed = await walk(`updated_at[gt]=${encodeURIComponent(lastSeen)}&limit=5`);
         // then it has seen both changes (without the horizon, b's later stamp hides a).
@@ -369,7 +451,7 @@ describe('read API on a real Postgres', () => {
   });
 
   describe('community course views', () => {
-    it('Course User Detail: course fields, sections and the user\'s counts', async () => {
+    it("Course User Detail: course fields, sections and the user's counts", async () => {
       const d = await getJson(`/api/v2/course/${C1}/?user=9`);
       for (const k of COURSE_KEYS) expect(d).toHaveProperty(k);
       expect(d).toMatchObject({ id: C1, name: 'Course One', slug: 'course-one', type: 'self-paced', deleted: false });
@@ -398,9 +480,9 @@ describe('read API on a real Postgres', () => {
     it('Course Dashboard: avg_completion_rate over joined members', async () => {
       const d = await getJson(`/api/v2/course/${C1}/?view=dashboard&user=4`);
       expect(Object.keys(d)).toEqual(DASHBOARD_KEYS);
-      const rates: number[] = (await ds.query(
-        `SELECT user_completion_rate FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = 'joined'`, [C1],
-      )).map((r: { user_completion_rate: number }) => r.user_completion_rate);
+      const rates: number[] = (await ds.query(`SELECT user_completion_rate FROM enrollments WHERE course_id = $1 AND NOT deleted AND join_status = 'joined'`, [C1])).map(
+        (r: { user_completion_rate: number }) => r.user_completion_rate,
+      );
       expect(rates.length).toBe(22); // users 4..25
       const expected = Math.floor(rates.reduce((a, b) => a + b, 0) / rates.length + 0.5);
       expect(d).toMatchObject({ id: C1, join_status: 'joined', user_completion_rate: 100, avg_completion_rate: expected });
@@ -414,9 +496,7 @@ describe('read API on a real Postgres', () => {
       expect(d.results.length).toBe(20);
       expect(d.previous).toBeNull();
       expect(d.next).toContain('offset=20');
-      expect(Object.keys(d.results[0]).sort()).toEqual(
-        ['avatar', 'id', 'join_status', 'joined_at', 'last_active_at', 'real_name', 'user_completion_rate', 'username'],
-      );
+      expect(Object.keys(d.results[0]).sort()).toEqual(['avatar', 'id', 'join_status', 'joined_at', 'last_active_at', 'real_name', 'user_completion_rate', 'username']);
       const joined = d.results.map((r: { joined_at: string }) => r.joined_at);
       expect(joined).toEqual([...joined].sort().reverse()); // -joined_at by default
       const next: Json = await (await get(d.next.replace(/^https?:\/\/[^/]+/, ''))).json();
@@ -429,8 +509,14 @@ describe('read API on a real Postgres', () => {
       const u9 = d.results.find((r: { id: number }) => r.id === 9);
       const e9 = await getJson<CourseEnrollment>(`/unified/lms/course-enrollments/${C1}:9`);
       expect(u9).toEqual({
-        id: 9, username: 'user9', real_name: 'Real Name 9', avatar: 'https://img.example/9.png', join_status: 'joined',
-        user_completion_rate: 100, last_active_at: e9.last_activity_at, joined_at: e9.enrolled_at,
+        id: 9,
+        username: 'user9',
+        real_name: 'Real Name 9',
+        avatar: 'https://img.example/9.png',
+        join_status: 'joined',
+        user_completion_rate: 100,
+        last_active_at: e9.last_activity_at,
+        joined_at: e9.enrolled_at,
       });
 
       const invited = await getJson(`/api/v2/course/${C1}/users/?statuses=invited&statuses=requested`);
@@ -486,7 +572,12 @@ describe('read API on a real Postgres', () => {
     const doc = await getJson('/docs-json');
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/unified/lms/course-enrollments', '/unified/lms/course-enrollments/{id}', '/api/v2/course/{course_id}/', '/api/v2/course/{course_id}/users/']),
+      expect.arrayContaining([
+        '/unified/lms/course-enrollments',
+        '/unified/lms/course-enrollments/{id}',
+        '/api/v2/course/{course_id}/',
+        '/api/v2/course/{course_id}/users/',
+      ]),
     );
     const html = await get('/docs');
     expect(html.status).toBe(200);

@@ -28,7 +28,12 @@ describe('read API with DATABASE_READ_URL (same server, its own connection)', ()
   readUrl.hostname = readUrl.hostname === '127.0.0.1' ? 'localhost' : '127.0.0.1';
   const withReader: AppConfig = {
     ...config,
-    database: loadConfig({ DATABASE_URL: config.database.url, DATABASE_READ_URL: readUrl.toString(), DATABASE_SCHEMA: config.database.schema, DATABASE_POOL_SIZE: String(config.database.poolSize) }).database,
+    database: loadConfig({
+      DATABASE_URL: config.database.url,
+      DATABASE_READ_URL: readUrl.toString(),
+      DATABASE_SCHEMA: config.database.schema,
+      DATABASE_POOL_SIZE: String(config.database.poolSize),
+    }).database,
   };
   let ds: DataSource;
   let applier: InputApplier;
@@ -48,7 +53,10 @@ describe('read API with DATABASE_READ_URL (same server, its own connection)', ()
   }
 
   async function boot(c: AppConfig): Promise<string> {
-    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] }).overrideProvider(APP_CONFIG).useValue(c).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(c)
+      .compile();
     const app = moduleRef.createNestApplication();
     apps.push(app);
     await app.listen(0, '127.0.0.1');
@@ -133,10 +141,9 @@ describe('read API with DATABASE_READ_URL (same server, its own connection)', ()
   });
 
   it('reads through a pool of its own on DATABASE_READ_URL, and reports both databases as ready', async () => {
-    const [{ readers }]: { readers: number }[] = await ds.query(
-      `SELECT count(*)::int AS readers FROM pg_stat_activity WHERE application_name LIKE $1`,
-      [`${config.database.schema}/%:read`],
-    );
+    const [{ readers }]: { readers: number }[] = await ds.query(`SELECT count(*)::int AS readers FROM pg_stat_activity WHERE application_name LIKE $1`, [
+      `${config.database.schema}/%:read`,
+    ]);
     expect(readers).toBeGreaterThan(0);
     for (const base of [bases.primaryOnly, bases.withReader]) {
       const res = await fetch(`${base}/health/ready`);

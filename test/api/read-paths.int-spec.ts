@@ -101,7 +101,9 @@ describe('read paths at course scale', () => {
     ]);
     const people: InputMessage[] = [];
     for (let u = 1; u <= MEMBERS; u++) {
-      people.push(events.userUpserted({ id: u, username: u % 7 === 0 ? `sam${u}` : `user${u}`, real_name: u % 11 === 0 ? `Samantha ${u}` : `Person ${u}`, emails: [] }, o()));
+      people.push(
+        events.userUpserted({ id: u, username: u % 7 === 0 ? `sam${u}` : `user${u}`, real_name: u % 11 === 0 ? `Samantha ${u}` : `Person ${u}`, emails: [] }, o()),
+      );
       people.push(events.membershipChanged({ course_id: BIG, user_id: u, join_status: STATUSES[Math.floor(rand() * STATUSES.length)] }, o()));
       if (u % 3 === 0) people.push(events.membershipChanged({ course_id: SMALL, user_id: u, join_status: 'joined' }, o()));
     }
@@ -112,7 +114,10 @@ describe('read paths at course scale', () => {
       for (let l = 1; l <= Math.floor(rand() * 4); l++) progress.push(events.lessonCompleted({ course_id: BIG, user_id: u, lesson_id: 5100 + l }, o()));
     }
     await apply(progress);
-    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
     app = moduleRef.createNestApplication();
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -134,11 +139,24 @@ describe('read paths at course scale', () => {
       const matching = members.filter((m) => wanted.includes(m.join_status!));
       for (const ordering of ['-joined_at', 'joined_at', 'last_active_at', '-last_active_at']) {
         const expected = sorted(matching, ordering);
-        for (const [offset, limit] of [[0, 20], [17, 9], [matching.length - 3, 20], [matching.length, 5]]) {
+        for (const [offset, limit] of [
+          [0, 20],
+          [17, 9],
+          [matching.length - 3, 20],
+          [matching.length, 5],
+        ]) {
           const q = `ordering=${ordering}&offset=${offset}&limit=${limit}${statuses ? `&statuses=${statuses}` : ''}`;
           const page = await getJson(`/api/v2/course/${BIG}/users/?${q}`);
           expect({ q, count: page.count }).toEqual({ q, count: matching.length });
-          const got = page.results.map((r: Json) => ({ id: r.id, username: r.username, real_name: r.real_name, join_status: r.join_status, user_completion_rate: r.user_completion_rate, last_active_at: r.last_active_at, joined_at: r.joined_at }));
+          const got = page.results.map((r: Json) => ({
+            id: r.id,
+            username: r.username,
+            real_name: r.real_name,
+            join_status: r.join_status,
+            user_completion_rate: r.user_completion_rate,
+            last_active_at: r.last_active_at,
+            joined_at: r.joined_at,
+          }));
           expect({ q, got }).toEqual({ q, got: expected.slice(offset, offset + limit) });
         }
       }
@@ -149,7 +167,10 @@ describe('read paths at course scale', () => {
     const members = (await allMembers(BIG)).filter((m) => ['manager', 'joined'].includes(m.join_status!));
     for (const search of ['sam', 'SAMANTHA', 'user1', 'zzz', 'n 2']) {
       const s = search.toLowerCase();
-      const matching = sorted(members.filter((m) => (m.username ?? '').toLowerCase().includes(s) || (m.real_name ?? '').toLowerCase().includes(s)), '-joined_at');
+      const matching = sorted(
+        members.filter((m) => (m.username ?? '').toLowerCase().includes(s) || (m.real_name ?? '').toLowerCase().includes(s)),
+        '-joined_at',
+      );
       const page = await getJson(`/api/v2/course/${BIG}/users/?search=${encodeURIComponent(search)}&limit=7&offset=2`);
       expect({ search, count: page.count }).toEqual({ search, count: matching.length });
       expect({ search, ids: page.results.map((r: Json) => r.id) }).toEqual({ search, ids: matching.slice(2, 9).map((m) => m.id) });
@@ -164,11 +185,9 @@ describe('read paths at course scale', () => {
   });
 
   it('pages the unified list of a course, with and without statuses, in (updated_at, id) order', async () => {
-    const rows: { id: string; status: string; updated_at: string }[] = (
-      await ds.query(
-        `SELECT id, status, state->>'updated_at' AS updated_at FROM enrollments WHERE course_id = $1 AND NOT deleted ORDER BY updated_at, id`,
-        [BIG],
-      )
+    const rows: { id: string; status: string; updated_at: string }[] = await ds.query(
+      `SELECT id, status, state->>'updated_at' AS updated_at FROM enrollments WHERE course_id = $1 AND NOT deleted ORDER BY updated_at, id`,
+      [BIG],
     );
     expect(new Set(rows.map((r) => r.status)).size).toBeGreaterThan(2);
     for (const status of [undefined, 'assigned,unknown', 'withdrawn']) {
@@ -176,7 +195,9 @@ describe('read paths at course scale', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const p: Json = await getJson(`/unified/lms/course-enrollments?course_id=${BIG}&limit=13${status ? `&status=${status}` : ''}${cursor ? `&next_cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const p: Json = await getJson(
+          `/unified/lms/course-enrollments?course_id=${BIG}&limit=13${status ? `&status=${status}` : ''}${cursor ? `&next_cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
         seen.push(...p.result.map((e: CourseEnrollment) => e.id));
         cursor = p.next_cursor;
       } while (cursor);
@@ -185,7 +206,12 @@ describe('read paths at course scale', () => {
   });
 
   describe('caching', () => {
-    const routes = [`/api/v2/course/${BIG}/?user=14`, `/api/v2/course/${BIG}/?view=dashboard`, `/api/v2/course/${BIG}/users/?limit=5`, `/unified/lms/course-enrollments/${BIG}:14`];
+    const routes = [
+      `/api/v2/course/${BIG}/?user=14`,
+      `/api/v2/course/${BIG}/?view=dashboard`,
+      `/api/v2/course/${BIG}/users/?limit=5`,
+      `/unified/lms/course-enrollments/${BIG}:14`,
+    ];
     const tags = async () => Promise.all(routes.map(async (r) => (await get(r)).headers.get('etag')));
 
     it('sends an ETag and Cache-Control: private, no-cache, and 304 with no body on a matching If-None-Match', async () => {

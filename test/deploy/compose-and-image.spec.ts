@@ -21,7 +21,11 @@ function durationMs(value: string): number {
 }
 
 /** The source file of a built script (dist/x/y.js → x/y.ts). */
-const sourceOf = (command: string[]) => command.find((a) => a.startsWith('dist/'))!.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+const sourceOf = (command: string[]) =>
+  command
+    .find((a) => a.startsWith('dist/'))!
+    .replace(/^dist\//, '')
+    .replace(/\.js$/, '.ts');
 
 describe('docker-compose.yml', () => {
   // merge: resolve the `<<: *app` keys as compose does.
@@ -40,7 +44,7 @@ describe('docker-compose.yml', () => {
   it('runs only scripts this repo builds, with variables the config schema knows', () => {
     for (const [name, s] of Object.entries(services)) {
       if (!s.build) continue;
-      const command = (s.command) ?? [];
+      const command = s.command ?? [];
       expect(`${name}: ${sourceOf(command)} ${existsSync(join(ROOT, sourceOf(command))) ? 'exists' : 'is missing'}`).toMatch(/exists$/);
       expect(Object.keys(s.environment ?? {}).filter((k) => !(k in ENV_SCHEMA))).toEqual([]);
     }
@@ -85,7 +89,10 @@ describe('deploy/Dockerfile', () => {
 
 describe('.dockerignore', () => {
   it('keeps local state, dependencies and build output out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['.git', 'node_modules', 'dist', '.infra', '.cache', '.env']));
     // What the Dockerfile copies must stay in the context.
     for (const path of ['apps', 'libs', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'nest-cli.json']) {

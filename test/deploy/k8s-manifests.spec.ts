@@ -30,7 +30,9 @@ function kubectl(): string {
 
 function render(overlay: string): Obj[] {
   const out = execFileSync(kubectl(), ['kustomize', join(ROOT, 'deploy', 'k8s', 'overlays', overlay)], { encoding: 'utf8' });
-  return parseAllDocuments(out).map((d) => d.toJS() as Obj).filter(Boolean);
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 }
 
 /** The kubernetes-models class for an object's apiVersion and kind (core, apps, …, KEDA). */
@@ -67,9 +69,7 @@ describe.each(OVERLAYS)('deploy/k8s overlay %s', (overlay) => {
   };
   const config = named('ConfigMap', 'enrollment-sync-config').data as Record<string, string>;
   const podSpecs = [...byKind('Deployment'), ...byKind('Job')].map((o) => ({ owner: `${o.kind}/${o.metadata.name}`, spec: o.spec.template.spec as Obj }));
-  const containers = podSpecs.flatMap(({ owner, spec }) =>
-    [...(spec.initContainers ?? []), ...spec.containers].map((c: Obj) => ({ owner, c, spec })),
-  );
+  const containers = podSpecs.flatMap(({ owner, spec }) => [...(spec.initContainers ?? []), ...spec.containers].map((c: Obj) => ({ owner, c, spec })));
   const deployment = (name: string) => named('Deployment', name);
   const mainContainer = (name: string) => deployment(name).spec.template.spec.containers.find((c: Obj) => c.name === name);
 
@@ -80,7 +80,8 @@ describe.each(OVERLAYS)('deploy/k8s overlay %s', (overlay) => {
       try {
         // kustomize wraps long base64 values at 70 columns; the API server's decoder skips the
         // newlines, the schema's "byte" format does not.
-        const data = o.kind === 'Secret' && o.data ? Object.fromEntries(Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, v.replace(/\s/g, '')])) : undefined;
+        const data =
+          o.kind === 'Secret' && o.data ? Object.fromEntries(Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, v.replace(/\s/g, '')])) : undefined;
         modelOf(data ? { ...o, data } : o).validate();
       } catch (err) {
         problems.push(`${o.kind}/${o.metadata?.name}: ${(err as Error).message}`);
@@ -90,15 +91,17 @@ describe.each(OVERLAYS)('deploy/k8s overlay %s', (overlay) => {
   });
 
   it('has the three apps, the read API service, a PDB per app, the migration Job and a NetworkPolicy', () => {
-    expect(byKind('Deployment').map((d) => d.metadata.name).sort()).toEqual(['jobs-worker', 'read-api', 'sync-worker']);
+    expect(
+      byKind('Deployment')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(['jobs-worker', 'read-api', 'sync-worker']);
     named('Service', 'read-api');
     named('Job', 'enrollment-sync-migrate');
     expect(byKind('NetworkPolicy')).toHaveLength(1);
     for (const d of byKind('Deployment')) {
       const labels = d.spec.template.metadata.labels;
-      const pdbs = byKind('PodDisruptionBudget').filter((p) =>
-        Object.entries(p.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v),
-      );
+      const pdbs = byKind('PodDisruptionBudget').filter((p) => Object.entries(p.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v));
       expect({ app: d.metadata.name, pdbs: pdbs.length }).toEqual({ app: d.metadata.name, pdbs: 1 });
     }
   });

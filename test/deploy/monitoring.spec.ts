@@ -20,8 +20,7 @@ type Kind = 'counter' | 'gauge' | 'histogram' | 'summary';
  * dashboard and alerts use them already; once merged they are exported and need no entry here:
  * empty this list after the merge.
  */
-const PENDING_MERGE: Record<string, Kind> = {
-};
+const PENDING_MERGE: Record<string, Kind> = {};
 
 /** Series Prometheus makes itself for every target. */
 const SYNTHETIC = new Set(['up']);
@@ -87,15 +86,15 @@ const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'enrol
 const dashboardExprs: { where: string; expr: string }[] = dashboard.panels.flatMap((p: { title: string; targets?: { expr: string }[] }) =>
   (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, expr: t.expr })),
 );
-const rules: Rule[] = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'enrollment-sync.rules.yaml'), 'utf8')).groups.flatMap(
-  (g: { rules: Rule[] }) => g.rules,
-);
+const rules: Rule[] = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'enrollment-sync.rules.yaml'), 'utf8')).groups.flatMap((g: { rules: Rule[] }) => g.rules);
 const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
 
 describe('metric name extraction from PromQL', () => {
   it('keeps metric names and drops functions, labels, strings, durations and keywords', () => {
     expect(
-      metricNames('histogram_quantile(0.95, sum by (le, route) (rate(a_bucket{status=~"5..",x="b_c"}[5m]))) / on () count(up == 1) unless absent(c_total offset 5m)').sort(),
+      metricNames(
+        'histogram_quantile(0.95, sum by (le, route) (rate(a_bucket{status=~"5..",x="b_c"}[5m]))) / on () count(up == 1) unless absent(c_total offset 5m)',
+      ).sort(),
     ).toEqual(['a_bucket', 'c_total', 'up']);
     expect(metricNames('deriv(sum(lag)[15m:1m]) > 0 and lag > 1e4')).toEqual(['lag']);
   });

@@ -48,9 +48,13 @@ describe('drill slot sampler', () => {
   });
 
   it('measures a slot left unowned, passes while it is within the lease and fails once it is past it', async () => {
-    await ds.query(`CREATE TABLE IF NOT EXISTS outbox_relay_slots (slot int PRIMARY KEY, owner text NULL, lease_expires_at timestamptz NULL, acquired_at timestamptz NULL)`);
+    await ds.query(
+      `CREATE TABLE IF NOT EXISTS outbox_relay_slots (slot int PRIMARY KEY, owner text NULL, lease_expires_at timestamptz NULL, acquired_at timestamptz NULL)`,
+    );
     await ds.query(`DELETE FROM outbox_relay_slots`);
-    await ds.query(`INSERT INTO outbox_relay_slots (slot, owner, lease_expires_at, acquired_at) SELECT s, 'host-1-a', now() + interval '1 hour', now() FROM generate_series(0, 2) s`);
+    await ds.query(
+      `INSERT INTO outbox_relay_slots (slot, owner, lease_expires_at, acquired_at) SELECT s, 'host-1-a', now() + interval '1 hour', now() FROM generate_series(0, 2) s`,
+    );
     const sampler = new SlotSampler(ds, 50);
     sampler.start();
     try {

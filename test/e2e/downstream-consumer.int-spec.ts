@@ -38,7 +38,12 @@ function runExample(p: Pipeline): Promise<Finding[]> {
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`downstream-consumer exited with ${code}: ${err}`));
-      resolve(out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Finding));
+      resolve(
+        out
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as Finding),
+      );
     });
   });
 }
@@ -117,7 +122,15 @@ describe('the downstream consumer example on a real output topic', () => {
     const of = (kind: Finding['kind']) => findings.filter((f) => f.kind === kind);
     expect(of('gap')).toEqual([{ kind: 'gap', key: `${C}:1`, version: gapVersion, missing: { from: gapVersion - 1, to: gapVersion - 1 } }]);
     expect(of('duplicate')).toEqual([{ kind: 'duplicate', key: `${C}:2`, version: 1, lastApplied: last(`${C}:2`).event.data.version }]);
-    expect(of('invalid')).toEqual([{ kind: 'invalid', key: `${C}:2`, partition: first2.partition, offset: expect.any(String), errors: expect.arrayContaining([expect.stringMatching(/required property/)]) }]);
+    expect(of('invalid')).toEqual([
+      {
+        kind: 'invalid',
+        key: `${C}:2`,
+        partition: first2.partition,
+        offset: expect.any(String),
+        errors: expect.arrayContaining([expect.stringMatching(/required property/)]),
+      },
+    ]);
     expect(of('deleted')).toEqual([{ kind: 'deleted', key: `${C}:3`, version: last(`${C}:3`).event.data.version }]);
     expect(of('applied').length + of('deleted').length).toBe(realCount + 1); // the real events and the injected one
     for (const key of real.keys()) {

@@ -33,8 +33,16 @@ describe('sync worker pipeline (in-process worker)', () => {
     const o = (advance = 1000) => ({ time: tick(advance), id: `st-${++n}`, source: '/e2e-status' });
     const past = '2020-01-01T00:00:00Z';
     const learners = {
-      withdrawn: 501, unknown: 502, assigned: 503, passed: 504, failed: 505,
-      completed: 506, expired: 507, overdue: 508, in_progress: 509, enrolled: 510,
+      withdrawn: 501,
+      unknown: 502,
+      assigned: 503,
+      passed: 504,
+      failed: 505,
+      completed: 506,
+      expired: 507,
+      overdue: 508,
+      in_progress: 509,
+      enrolled: 510,
     } as const;
     const msgs: InputMessage[] = [
       events.courseUpserted({ id: C, name: 'Kafka for Humans', slug: 'kafka-for-humans', privacy: 'open' }, o()),
@@ -119,8 +127,7 @@ describe('sync worker pipeline (in-process worker)', () => {
     const tick = clock('2026-11-05T09:00:00.000Z');
     let n = 0;
     const o = () => ({ time: tick(1000), id: `good-${++n}`, source: '/e2e-poison' });
-    const envelope = (type: string, data: object) =>
-      JSON.stringify({ specversion: '1.0', id: `poison-${type}-${++n}`, source: '/e2e-poison', type, time: tick(), data });
+    const envelope = (type: string, data: object) => JSON.stringify({ specversion: '1.0', id: `poison-${type}-${++n}`, source: '/e2e-poison', type, time: tick(), data });
     const oversize = Buffer.alloc(1024 * 1024 + 1, 0x20);
     oversize.write('{"x":"');
     const poison: (RawInput & { reason: RegExp })[] = [
@@ -178,13 +185,20 @@ describe('sync worker pipeline (in-process worker)', () => {
       events.courseUpserted({ id: 3001, name: 'Course A' }, o()),
       events.courseUpserted({ id: 3002, name: 'Course B' }, o()),
       events.lessonUpserted(3001, { id: 1, section_id: 1, name: 'L', status: 'published', position: 1 }, o()),
-      events.userUpserted({ id: U, username: 'grace', real_name: 'Grace H.', avatar: 'https://x/a.png', emails: [{ email: 'g@example.com', type: 'work', is_primary: true }] }, o()),
+      events.userUpserted(
+        { id: U, username: 'grace', real_name: 'Grace H.', avatar: 'https://x/a.png', emails: [{ email: 'g@example.com', type: 'work', is_primary: true }] },
+        o(),
+      ),
       events.membershipChanged({ course_id: 3001, user_id: U, join_status: 'joined' }, o()),
       events.membershipChanged({ course_id: 3002, user_id: U, join_status: 'invited' }, o()),
       events.lessonCompleted({ course_id: 3001, lesson_id: 1, user_id: U }, o()),
     ]);
     await p.waitQuiet();
-    expect(lastOf(p, `3001:${U}`)?.data.course_enrollment.user).toEqual({ id: String(U), name: 'Grace H.', emails: [{ email: 'g@example.com', type: 'work', is_primary: true }] });
+    expect(lastOf(p, `3001:${U}`)?.data.course_enrollment.user).toEqual({
+      id: String(U),
+      name: 'Grace H.',
+      emails: [{ email: 'g@example.com', type: 'work', is_primary: true }],
+    });
 
     // When the user is erased
     await p.produce([events.userDeleted(U, o())]);
@@ -211,7 +225,6 @@ describe('sync worker pipeline (in-process worker)', () => {
     expect(await p.oracle()).toEqual([]);
   });
 });
-
 
 describe('sync worker pipeline (worker as a child process, kill -9)', () => {
   let p: Pipeline;

@@ -102,7 +102,10 @@ describe('sync worker isolates poison messages (real Kafka and Postgres)', () =>
       const others = neighbours({ topic: 'memberships', key }, C, 1, 40);
       const markedId = nextId('marked');
       const marked: RawInput = {
-        ...events.membershipChanged({ course_id: C, user_id: 500, join_status: 'joined', custom_fields: { marker: 'refuse-me' } }, { time: tick(1000), id: markedId, source: '/poison-isolation' }),
+        ...events.membershipChanged(
+          { course_id: C, user_id: 500, join_status: 'joined', custom_fields: { marker: 'refuse-me' } },
+          { time: tick(1000), id: markedId, source: '/poison-isolation' },
+        ),
         topic: 'memberships',
         key,
       };

@@ -26,7 +26,8 @@ const HOSTILE: readonly HostileCase[] = [
     build: (tag, c, time) => ({
       topic: 'memberships',
       key: `${c}:1`,
-      value: events.membershipChanged({ course_id: c, user_id: 1, join_status: 'joined', custom_fields: { marker: 'refuse-me' } }, { id: tag, time, source: '/hostile' }).value,
+      value: events.membershipChanged({ course_id: c, user_id: 1, join_status: 'joined', custom_fields: { marker: 'refuse-me' } }, { id: tag, time, source: '/hostile' })
+        .value,
     }),
   },
 ];

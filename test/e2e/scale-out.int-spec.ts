@@ -57,10 +57,14 @@ describe('sync workers scaled out (children sharing the group and the relay slot
     // When a third joins after a quarter: the relay slots end up two per worker
     await waitCommitted(Math.floor(total / 4));
     const w3 = p.spawnReplica();
-    const split = await eventually(async () => {
-      const held = await slotsBy([w1, w2, w3]);
-      return held.join() === '2,2,2' ? held : undefined;
-    }, 'the six relay slots to be split two per worker', 90_000);
+    const split = await eventually(
+      async () => {
+        const held = await slotsBy([w1, w2, w3]);
+        return held.join() === '2,2,2' ? held : undefined;
+      },
+      'the six relay slots to be split two per worker',
+      90_000,
+    );
     expect(split).toEqual([2, 2, 2]);
 
     // And one leaves gracefully after half, and another is killed -9 after three quarters

@@ -40,16 +40,21 @@ describe('sync worker drain on SIGTERM (the built worker as a child process)', (
     await blocker.query(`LOCK TABLE "${schema}".processed_events IN EXCLUSIVE MODE`);
     // memberships under one key (the service does not read keys), so they are one partition's
     // batch and one slice; produced before the worker starts, so its first fetch holds them all
-    await p.produce(Array.from({ length: learners }, (_, i) => ({ ...events.membershipChanged({ course_id: 9100, user_id: i + 1, join_status: 'joined' }, o()), key: 'course-9100' })));
+    await p.produce(
+      Array.from({ length: learners }, (_, i) => ({ ...events.membershipChanged({ course_id: 9100, user_id: i + 1, join_status: 'joined' }, o()), key: 'course-9100' })),
+    );
     const child: ChildProcess = p.spawnWorker();
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    await eventually(async () => {
-      const [{ waiting }] = await p.ds.query(
-        `SELECT count(*)::int AS waiting FROM pg_locks WHERE NOT granted AND relation = to_regclass($1)`,
-        [`"${schema}".processed_events`],
-      );
-      return waiting > 0 ? true : undefined;
-    }, 'the worker to wait on the inbox lock mid-slice', 60_000);
+    await eventually(
+      async () => {
+        const [{ waiting }] = await p.ds.query(`SELECT count(*)::int AS waiting FROM pg_locks WHERE NOT granted AND relation = to_regclass($1)`, [
+          `"${schema}".processed_events`,
+        ]);
+        return waiting > 0 ? true : undefined;
+      },
+      'the worker to wait on the inbox lock mid-slice',
+      60_000,
+    );
 
     // When SIGTERM arrives while the slice waits,
     child.kill('SIGTERM');

@@ -30,10 +30,14 @@ const readiness = async (p: Pipeline) => {
 
 /** Polls /health/ready until it answers `status` (with a reason matching `reason`, if given); returns the body. */
 const until = (p: Pipeline, status: number, what: string, reason?: RegExp) =>
-  eventually(async () => {
-    const r = await readiness(p);
-    return r.status === status && (!reason || r.body.reasons.some((x) => reason.test(x))) ? r.body : undefined;
-  }, what, 30_000);
+  eventually(
+    async () => {
+      const r = await readiness(p);
+      return r.status === status && (!reason || r.body.reasons.some((x) => reason.test(x))) ? r.body : undefined;
+    },
+    what,
+    30_000,
+  );
 
 describe('sync worker /health/ready (real Kafka and Postgres)', () => {
   let p: Pipeline;

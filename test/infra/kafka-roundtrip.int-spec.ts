@@ -42,12 +42,15 @@ describe('kafkajs round trip on the real broker', () => {
   it('produces, consumes in a group, commits, and resumes after the committed offset', async () => {
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
-    const batch = (from: number, n: number) =>
-      Array.from({ length: n }, (_, i) => ({ key: `k${(from + i) % 3}`, value: `m${from + i}` }));
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${(from + i) % 3}`, value: `m${from + i}` }));
 
     await producer.send({ topic, messages: batch(0, 10) });
     const first = await consumeUntil(10);
-    expect(first.values.sort()).toEqual(batch(0, 10).map((m) => m.value).sort());
+    expect(first.values.sort()).toEqual(
+      batch(0, 10)
+        .map((m) => m.value)
+        .sort(),
+    );
     await first.consumer.disconnect();
 
     await producer.send({ topic, messages: batch(10, 5) });
@@ -57,7 +60,11 @@ describe('kafkajs round trip on the real broker', () => {
     await second.consumer.disconnect();
     await producer.disconnect();
 
-    expect(second.values.sort()).toEqual(batch(10, 5).map((m) => m.value).sort());
+    expect(second.values.sort()).toEqual(
+      batch(10, 5)
+        .map((m) => m.value)
+        .sort(),
+    );
 
     const admin = kafka.admin();
     await admin.connect();

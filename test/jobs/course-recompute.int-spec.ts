@@ -17,7 +17,6 @@ const COURSE = 42;
 const SECTION = 7;
 const USERS = [1, 2, 3];
 
-
 interface OutboxRow {
   seq: string;
   enrollment_id: string;
@@ -25,8 +24,7 @@ interface OutboxRow {
   event: { type: string; data: { cause: Record<string, string>; course_enrollment: { progress_percent: number; status: string } } };
 }
 
-const silentLogger = (): PinoLogger =>
-  ({ setContext() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} }) as unknown as PinoLogger;
+const silentLogger = (): PinoLogger => ({ setContext() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} }) as unknown as PinoLogger;
 
 describe('course recompute: durable request → BullMQ job → re-derived enrollments', () => {
   const config = isolatedConfig({ JOBS_WORKER_METRICS_PORT: '0' });
@@ -144,7 +142,10 @@ describe('course recompute: durable request → BullMQ job → re-derived enroll
     const completed = await queue.getJobCountByTypes('completed');
     const dup = events.lessonUpserted(COURSE, { id: 3, section_id: SECTION, name: 'Lesson 3', status: 'published', position: 3 }, { time: at(), id: 'dup' });
     await apply(dup);
-    await eventually(async () => ((await pendingRequests()) === 0 && (await queue.getJobCountByTypes('completed')) > completed ? true : undefined), 'the new request to run');
+    await eventually(
+      async () => ((await pendingRequests()) === 0 && (await queue.getJobCountByTypes('completed')) > completed ? true : undefined),
+      'the new request to run',
+    );
     await apply(dup); // same (source, id): a duplicate
     expect(await pendingRequests()).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
@@ -178,7 +179,13 @@ describe('recompute dispatcher while Redis is unreachable', () => {
 
   it('keeps the requests in Postgres and enqueues them once Redis is back', async () => {
     const meta = { time: '2026-11-01T09:00:00.000Z', source: '/community', id: 'l-9', type: 'lms.lesson.upserted' };
-    await requests.request(ds, new Map([[9, meta], [10, meta]]));
+    await requests.request(
+      ds,
+      new Map([
+        [9, meta],
+        [10, meta],
+      ]),
+    );
     await requests.request(ds, new Map([[9, meta]])); // a second change of course 9: generation 2
 
     const down = new BullMqJobQueue({ ...config, redis: { ...config.redis, url: 'redis://127.0.0.1:1' } }, 1000);
@@ -189,7 +196,10 @@ describe('recompute dispatcher while Redis is unreachable', () => {
     } finally {
       await down.close();
     }
-    expect((await requests.pending(ds)).map((r) => [r.courseId, r.generation]).sort()).toEqual([[10, 1], [9, 2]]);
+    expect((await requests.pending(ds)).map((r) => [r.courseId, r.generation]).sort()).toEqual([
+      [10, 1],
+      [9, 2],
+    ]);
 
     const up = new BullMqJobQueue(config);
     try {
@@ -225,6 +235,13 @@ describe('job ids and processor registration', () => {
     missing.delete('replay');
     expect(() => assertProcessorsRegistered(missing)).toThrow(/no worker for replay/);
     expect(() => assertProcessorsRegistered(new Map())).toThrow(/no worker for course-recompute, deadline-sweep, rebuild, replay/);
-    expect(() => assertProcessorsRegistered(new Map([['course-recompute', w('x')], ['nope', w('nope')]]))).toThrow(/unknown queue nope/);
+    expect(() =>
+      assertProcessorsRegistered(
+        new Map([
+          ['course-recompute', w('x')],
+          ['nope', w('nope')],
+        ]),
+      ),
+    ).toThrow(/unknown queue nope/);
   });
 });

@@ -86,7 +86,9 @@ describe('jobs worker drain order (@nestjs/bullmq processors, real Redis)', () =
 
     // Then the job completed, and the worker closed before the first queue did
     expect(await (await observer.getJob('course-1-g1'))!.getState()).toBe('completed');
-    const names = Object.values(QUEUES).map((q) => q.name).sort();
+    const names = Object.values(QUEUES)
+      .map((q) => q.name)
+      .sort();
     expect(order.slice(0, 4).sort()).toEqual(names.map((n) => `worker ${n} closed`));
     expect(order.slice(4).sort()).toEqual(names.map((n) => `queue ${n} closes`));
   });

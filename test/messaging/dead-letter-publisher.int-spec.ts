@@ -67,7 +67,11 @@ describe('DeadLetterPublisher on the real broker', () => {
     expect(await publisher.readTopicLimit(kafka)).toBe(LIMIT);
 
     // 40 letters of 8 KiB (five times the limit together) and one of 200 KB (three times it alone)
-    const letters = [...Array.from({ length: 20 }, (_, i) => letter(i, 8 * 1024)), letter(20, 200_000), ...Array.from({ length: 20 }, (_, i) => letter(21 + i, 8 * 1024))];
+    const letters = [
+      ...Array.from({ length: 20 }, (_, i) => letter(i, 8 * 1024)),
+      letter(20, 200_000),
+      ...Array.from({ length: 20 }, (_, i) => letter(21 + i, 8 * 1024)),
+    ];
     await publisher.send(letters);
 
     const got = await readAll(letters.length);

@@ -31,7 +31,6 @@ const COURSE = 42;
 const SECTION = 7;
 const USERS = [1, 2, 3];
 
-
 const seed = (at: () => string): InputMessage[] => [
   events.courseUpserted({ id: COURSE, name: 'Onboarding', slug: 'onboarding' }, { time: at(), id: 'course-42' }),
   events.sectionUpserted(COURSE, { id: SECTION, name: 'Basics', position: 1 }, { time: at(), id: 'section-7' }),
@@ -96,11 +95,17 @@ describe('ops: queue dashboard, queue metrics and the ops CLI', () => {
     await migrator.destroy();
     dropTopics = await createRunTopics(config);
 
-    worker = await Test.createTestingModule({ imports: [JobsWorkerModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    worker = await Test.createTestingModule({ imports: [JobsWorkerModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
     await worker.init();
     ds = worker.get(DataSource);
 
-    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
     api = moduleRef.createNestApplication({ logger: false });
     await api.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(api.getHttpServer().address() as AddressInfo).port}`;
@@ -119,7 +124,12 @@ describe('ops: queue dashboard, queue metrics and the ops CLI', () => {
 
   describe('Bull Board at /admin/queues', () => {
     it('refuses requests without credentials or with a wrong token, with a Basic challenge', async () => {
-      for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token-wrong-token-wrong' }, { authorization: basic('ops', 'nope') }, { authorization: 'Bearer' }]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: 'Bearer wrong-token-wrong-token-wrong' },
+        { authorization: basic('ops', 'nope') },
+        { authorization: 'Bearer' },
+      ]) {
         for (const path of ['/admin/queues', '/admin/queues/api/queues']) {
           const res = await get(path, headers);
           expect({ path, headers, status: res.status }).toEqual({ path, headers, status: 401 });
@@ -143,7 +153,9 @@ describe('ops: queue dashboard, queue metrics and the ops CLI', () => {
         expect(res.status).toBe(200);
         const body = (await res.json()) as { queues: { name: string; displayName?: string }[] };
         expect(body.queues.map((q) => [q.name, q.displayName]).sort()).toEqual(
-          Object.values(QUEUES).map((q) => [q.name, q.displayName]).sort(),
+          Object.values(QUEUES)
+            .map((q) => [q.name, q.displayName])
+            .sort(),
         );
       }
     });
@@ -264,7 +276,10 @@ describe('/metrics while Redis is unreachable', () => {
     const migrator = await createDataSource(config.database).initialize();
     await migrateUp(migrator, config.database.schema);
     await migrator.destroy();
-    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [ReadApiModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
     api = moduleRef.createNestApplication({ logger: false });
     await api.listen(0, '127.0.0.1');
   });
@@ -333,7 +348,10 @@ describe('a structure change while Redis is down is recomputed once Redis is bac
       JOBS_WORKER_METRICS_PORT: '0',
       LOG_LEVEL,
     });
-    worker = await Test.createTestingModule({ imports: [JobsWorkerModule] }).overrideProvider(APP_CONFIG).useValue(fixture.config).compile();
+    worker = await Test.createTestingModule({ imports: [JobsWorkerModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(fixture.config)
+      .compile();
     await worker.init();
   });
 

@@ -53,10 +53,9 @@ describe('PgNotificationListener', () => {
     expect(b.notifications).toBe(0);
 
     // When the listener's session is killed (only ours: its application_name is this run's)
-    const [{ n }]: { n: number }[] = await ds.query(
-      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1`,
-      [applicationNameOf(config.database.schema, who)],
-    );
+    const [{ n }]: { n: number }[] = await ds.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1`, [
+      applicationNameOf(config.database.schema, who),
+    ]);
     expect(n).toBe(1);
 
     // Then the subscribers are told it is down, then back, and hear NOTIFYs again

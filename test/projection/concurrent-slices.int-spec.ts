@@ -96,13 +96,20 @@ describe('concurrent slices', () => {
       // new users each round, so the memberships create enrollments while profiles change.
       const users = Array.from({ length: USERS_PER_ROUND }, (_, i) => 1 + round * USERS_PER_ROUND + i);
       const profiles = users.map((u) =>
-        events.userUpserted({ id: u, username: `u${u}`, real_name: `User ${u} r${round}`, emails: [{ email: `u${u}.${round}@example.com`, type: 'work', is_primary: true }] }, m()),
+        events.userUpserted(
+          { id: u, username: `u${u}`, real_name: `User ${u} r${round}`, emails: [{ email: `u${u}.${round}@example.com`, type: 'work', is_primary: true }] },
+          m(),
+        ),
       );
-      const memberships = users.map((u) => events.membershipChanged({ course_id: pick(COURSES), user_id: u, join_status: pick(['joined', 'joined', 'invited', null] as const) }, m()));
+      const memberships = users.map((u) =>
+        events.membershipChanged({ course_id: pick(COURSES), user_id: u, join_status: pick(['joined', 'joined', 'invited', null] as const) }, m()),
+      );
       // Progress of the previous round's users: a re-derivation of this round's enrollments
       // would paper over a missed profile change.
       const progress = users.flatMap((u) =>
-        COURSES.map((c) => events.lessonCompleted({ course_id: c, lesson_id: c * 10 + pick(LESSONS), user_id: Math.max(1, u - USERS_PER_ROUND), time_spent_seconds: 60 }, m())),
+        COURSES.map((c) =>
+          events.lessonCompleted({ course_id: c, lesson_id: c * 10 + pick(LESSONS), user_id: Math.max(1, u - USERS_PER_ROUND), time_spent_seconds: 60 }, m()),
+        ),
       );
       const structure = [lesson(pick(COURSES), pick(LESSONS), rand() < 0.5 ? 'published' : 'draft')];
       // Each kind split in two, so slices of one topic also overlap each other.

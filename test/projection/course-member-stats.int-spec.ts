@@ -35,7 +35,10 @@ describe('per-course member counters', () => {
 
   /** What the fold of every applied fact says the counters are. */
   const folded = (): Counters => {
-    const expected = foldFacts(f.decode(applied).map((e) => e.fact), { now: new Date().toISOString(), courseUrlTemplate: f.config.courseUrlTemplate });
+    const expected = foldFacts(
+      f.decode(applied).map((e) => e.fact),
+      { now: new Date().toISOString(), courseUrlTemplate: f.config.courseUrlTemplate },
+    );
     const out: Counters = new Map();
     for (const d of expected.values()) {
       const status = d.counters.join_status;
@@ -54,7 +57,7 @@ describe('per-course member counters', () => {
   });
   afterAll(async () => f?.close());
 
-  it('parks a delta instead of waiting when another transaction holds the course\'s counters', async () => {
+  it("parks a delta instead of waiting when another transaction holds the course's counters", async () => {
     const t = clock('2026-09-01T00:00:00.000Z');
     const m = (i: number) => ({ time: t(1000), id: `park-${i}`, source: '/park' });
     await applySlice([events.courseUpserted({ id: 900, name: 'Busy course' }, m(1))]);

@@ -50,7 +50,12 @@ describe('deleted events and erasure on a real Postgres', () => {
     async (r) => {
       const like = `%${needle}%`;
       const hits: string[] = [];
-      for (const [table, col] of [['membership_facts', 'actor'], ['course_facts', 'course'], ['course_snapshots', 'course'], ['enrollments', 'state']]) {
+      for (const [table, col] of [
+        ['membership_facts', 'actor'],
+        ['course_facts', 'course'],
+        ['course_snapshots', 'course'],
+        ['enrollments', 'state'],
+      ]) {
         const [{ c }] = await r.ds.query(`SELECT count(*)::int AS c FROM ${table} WHERE ${col}::text LIKE $1`, [like]);
         if (c > 0) hits.push(`${table}: ${c}`);
       }
@@ -78,7 +83,10 @@ describe('deleted events and erasure on a real Postgres', () => {
           events.membershipChanged({ course_id: 42, user_id: 7, join_status: 'joined' }, m()),
           events.lessonCompleted({ course_id: 42, lesson_id: 9, user_id: 7 }, m()),
         )
-        .when(events.courseDeleted(42, m()), run((ctx) => ctx.recompute.run(42)))
+        .when(
+          events.courseDeleted(42, m()),
+          run((ctx) => ctx.recompute.run(42)),
+        )
         .then(
           published('42:7', [
             { type: 'lms.course_enrollment.created' },
@@ -129,7 +137,10 @@ describe('deleted events and erasure on a real Postgres', () => {
 
     it('invitation, then the inviter is deleted: republished with the name null, facts and row scrubbed', async () => {
       await spec
-        .given([events.courseUpserted({ id: 63, name: 'Course 63' }, m()), events.userUpserted({ id: 903, username: 'zelda', real_name: 'Zelda Uniquename' }, m())], invite(63, 903))
+        .given(
+          [events.courseUpserted({ id: 63, name: 'Course 63' }, m()), events.userUpserted({ id: 903, username: 'zelda', real_name: 'Zelda Uniquename' }, m())],
+          invite(63, 903),
+        )
         .when(events.userDeleted(903, m()))
         .then(
           published('63:7', [
@@ -167,18 +178,22 @@ describe('deleted events and erasure on a real Postgres', () => {
 
     it("a deletion older than the user's latest upsert still erases the name elsewhere (applied, not a no-op)", async () => {
       await spec
-        .given([events.courseUpserted({ id: 66, name: 'Course 66' }, m()), events.userUpserted({ id: 906, username: 'zelda', real_name: 'Zelda Uniquename' }, m())], invite(66, 906))
+        .given(
+          [events.courseUpserted({ id: 66, name: 'Course 66' }, m()), events.userUpserted({ id: 906, username: 'zelda', real_name: 'Zelda Uniquename' }, m())],
+          invite(66, 906),
+        )
         .when(events.userDeleted(906, early(1)))
-        .then(
-          returned(['applied']),
-          publishedByWhen('66:7', [{ course_enrollment: { assigned_by: exactly({ id: '906', name: null }) } }]),
-          nowhereStored('Uniquename'),
-        );
+        .then(returned(['applied']), publishedByWhen('66:7', [{ course_enrollment: { assigned_by: exactly({ id: '906', name: null }) } }]), nowhereStored('Uniquename'));
     });
 
     it('an enrollment already published as deleted: its deleted state is republished without the name', async () => {
       await spec
-        .given(events.courseUpserted({ id: 67, name: 'Course 67' }, m()), invite(67, 907), events.courseDeleted(67, m()), run((ctx) => ctx.recompute.run(67)))
+        .given(
+          events.courseUpserted({ id: 67, name: 'Course 67' }, m()),
+          invite(67, 907),
+          events.courseDeleted(67, m()),
+          run((ctx) => ctx.recompute.run(67)),
+        )
         .when(events.userDeleted(907, m()))
         .then(
           published('67:7', [

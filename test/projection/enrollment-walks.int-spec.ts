@@ -58,14 +58,19 @@ describe('enrollment walks on a real Postgres', () => {
     return { chunks, total: r.total, done, transactions };
   }
 
-  const sorted = (keys: [number, number][]) =>
-    keys.map(([courseId, userId]) => ({ courseId, userId })).sort((a, b) => a.courseId - b.courseId || a.userId - b.userId);
+  const sorted = (keys: [number, number][]) => keys.map(([courseId, userId]) => ({ courseId, userId })).sort((a, b) => a.courseId - b.courseId || a.userId - b.userId);
 
   it('walks one course by user, every enrollment once', async () => {
     const r = await walk(enrollments.ofCourse(3));
     expect(r.chunks).toEqual([
-      [{ courseId: 3, userId: 4 }, { courseId: 3, userId: 7 }],
-      [{ courseId: 3, userId: 12 }, { courseId: 3, userId: 30 }],
+      [
+        { courseId: 3, userId: 4 },
+        { courseId: 3, userId: 7 },
+      ],
+      [
+        { courseId: 3, userId: 12 },
+        { courseId: 3, userId: 30 },
+      ],
     ]);
     expect(r.total).toBe(4);
     expect(r.done).toEqual([2, 4]);

@@ -1,17 +1,7 @@
 import { RecomputeRequestRepository } from '@app/persistence';
 import { clock, events } from '@app/workload';
 import { projectionFixture } from '../support/projection';
-import {
-  check,
-  enrollmentRow,
-  exactly,
-  nothingPublished,
-  projectionSpec,
-  published,
-  publishedByWhen,
-  returned,
-  run,
-} from '../support/projection-spec';
+import { check, enrollmentRow, exactly, nothingPublished, projectionSpec, published, publishedByWhen, returned, run } from '../support/projection-spec';
 
 describe('projection on a real Postgres', () => {
   const spec = projectionSpec({ COURSE_URL_TEMPLATE: 'https://community.example/courses/{slug}' });
@@ -108,9 +98,7 @@ describe('projection on a real Postgres', () => {
         )
         .then(
           returned({ completed: true, done: 2, published: 2 }, { completed: false, done: 0 }),
-          publishedByWhen('42:7', [
-            { course_enrollment: { status: 'in_progress', progress_percent: 66.67 }, cause: { type: 'lms.lesson.upserted' } },
-          ]),
+          publishedByWhen('42:7', [{ course_enrollment: { status: 'in_progress', progress_percent: 66.67 }, cause: { type: 'lms.lesson.upserted' } }]),
         );
     });
   });
@@ -123,9 +111,7 @@ describe('projection on a real Postgres', () => {
         .given(...enrolled())
         .when(events.userDeleted(7, m()))
         .then(
-          publishedByWhen('42:7', [
-            { type: 'lms.course_enrollment.deleted', version: 3, course_enrollment: { user: exactly({ id: '7', name: null, emails: [] }) } },
-          ]),
+          publishedByWhen('42:7', [{ type: 'lms.course_enrollment.deleted', version: 3, course_enrollment: { user: exactly({ id: '7', name: null, emails: [] }) } }]),
           check(async (r) => expect(await r.ds.query(`SELECT profile FROM user_facts WHERE user_id = 7`)).toEqual([{ profile: null }])),
         );
     });
@@ -142,9 +128,7 @@ describe('projection on a real Postgres', () => {
         .given(...enrolled(), events.userDeleted(7, m()), events.lessonUncompleted({ course_id: 42, lesson_id: 9, user_id: 7 }, m()))
         .when(events.userUpserted({ id: 7, username: 'grace' }, m()))
         .then(
-          publishedByWhen('42:7', [
-            { type: 'lms.course_enrollment.created', version: 4, course_enrollment: { user: exactly({ id: '7', name: 'grace', emails: [] }) } },
-          ]),
+          publishedByWhen('42:7', [{ type: 'lms.course_enrollment.created', version: 4, course_enrollment: { user: exactly({ id: '7', name: 'grace', emails: [] }) } }]),
           enrollmentRow('42:7', { deleted: false, version: 4 }),
         );
     });
@@ -163,10 +147,7 @@ describe('projection on a real Postgres', () => {
       )
       .then(
         returned(exactly({ swept: 0, published: 0 }), { published: 1 }, exactly({ swept: 0, published: 0 })),
-        published('42:9', [
-          { course_enrollment: { status: 'enrolled' } },
-          { course_enrollment: { status: 'overdue' }, cause: exactly({ job: 'deadline-sweep' }) },
-        ]),
+        published('42:9', [{ course_enrollment: { status: 'enrolled' } }, { course_enrollment: { status: 'overdue' }, cause: exactly({ job: 'deadline-sweep' }) }]),
       );
   });
 

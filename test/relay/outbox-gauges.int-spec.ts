@@ -32,10 +32,14 @@ describe('outbox gauges', () => {
     // Then the gauges say so
     const metrics = p.inProcessWorker!.get(PipelineMetrics);
     const value = async (g: { get(): Promise<{ values: { value: number }[] }> }) => (await g.get()).values[0]?.value ?? 0;
-    const seen = await eventually(async () => {
-      const age = await value(metrics.outboxOldestAgeSeconds);
-      return age >= 3600 ? { age, pending: await value(metrics.outboxPending) } : undefined;
-    }, 'the oldest-age gauge to reach an hour', 20_000);
+    const seen = await eventually(
+      async () => {
+        const age = await value(metrics.outboxOldestAgeSeconds);
+        return age >= 3600 ? { age, pending: await value(metrics.outboxPending) } : undefined;
+      },
+      'the oldest-age gauge to reach an hour',
+      20_000,
+    );
     expect(seen.pending).toBe(1);
     await p.ds.query(`DELETE FROM outbox`);
   }, 60_000);

@@ -48,9 +48,7 @@ describe('outbox relay: an event the broker refuses is parked, never looped', ()
     try {
       await admin.alterConfigs({
         validateOnly: false,
-        resources: [
-          { type: ConfigResourceTypes.TOPIC, name: p.config.topics.courseEnrollments, configEntries: [{ name: 'max.message.bytes', value: String(bytes) }] },
-        ],
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: p.config.topics.courseEnrollments, configEntries: [{ name: 'max.message.bytes', value: String(bytes) }] }],
       });
     } finally {
       await admin.disconnect();

@@ -23,8 +23,7 @@ const SLOTS = 6;
 const KEYS = Array.from({ length: 60 }, (_, i) => `${100 + (i % 7)}:${i + 1}`);
 const ROUNDS = 40;
 
-const silentLogger = (): PinoLogger =>
-  ({ setContext() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} }) as unknown as PinoLogger;
+const silentLogger = (): PinoLogger => ({ setContext() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} }) as unknown as PinoLogger;
 
 /** A minimal output event: what the version check reads (type, id, version, enrollment id). */
 function eventOf(key: string, version: number): CourseEnrollmentsEvent {
@@ -75,11 +74,15 @@ describe('partitioned outbox relay', () => {
   };
   /** Waits until the live replicas hold exactly these numbers of slots each. */
   const split = (want: Map<OutboxRelay, number>, what: string) =>
-    eventually(async () => {
-      const now = await owners();
-      for (const [r, n] of want) if ((now.get(r.replica) ?? []).length !== n) return undefined;
-      return now;
-    }, what, 40_000);
+    eventually(
+      async () => {
+        const now = await owners();
+        for (const [r, n] of want) if ((now.get(r.replica) ?? []).length !== n) return undefined;
+        return now;
+      },
+      what,
+      40_000,
+    );
 
   beforeAll(async () => {
     dropTopics = await createRunTopics(config);
@@ -113,7 +116,13 @@ describe('partitioned outbox relay', () => {
     // Given two replicas
     const a = newRelay();
     const b = newRelay();
-    await split(new Map([[a, 3], [b, 3]]), 'two replicas to hold three slots each');
+    await split(
+      new Map([
+        [a, 3],
+        [b, 3],
+      ]),
+      'two replicas to hold three slots each',
+    );
 
     // When events are written in rounds (every key's next version per round) while a third
     // replica joins and then one of the first two stops
@@ -125,18 +134,35 @@ describe('partitioned outbox relay', () => {
       }
     })();
     const c = newRelay();
-    const afterJoin = await split(new Map([[a, 2], [b, 2], [c, 2]]), 'the newcomer to get its fair share (two each)');
+    const afterJoin = await split(
+      new Map([
+        [a, 2],
+        [b, 2],
+        [c, 2],
+      ]),
+      'the newcomer to get its fair share (two each)',
+    );
     expect(afterJoin.get('(none)')).toBeUndefined();
     await a.stop();
-    const afterStop = await split(new Map([[b, 3], [c, 3]]), 'the stopped replica\'s slots to be taken over');
+    const afterStop = await split(
+      new Map([
+        [b, 3],
+        [c, 3],
+      ]),
+      "the stopped replica's slots to be taken over",
+    );
     expect(afterStop.has(a.replica)).toBe(false);
     await writing;
 
     // Then everything is published: gapless, in order per key, on the key's stored partition
-    await eventually(async () => {
-      const [{ n }]: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM outbox`);
-      return n === 0 && published.count >= KEYS.length * ROUNDS ? true : undefined;
-    }, 'the outbox to drain and every event to arrive', 60_000);
+    await eventually(
+      async () => {
+        const [{ n }]: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM outbox`);
+        return n === 0 && published.count >= KEYS.length * ROUNDS ? true : undefined;
+      },
+      'the outbox to drain and every event to arrive',
+      60_000,
+    );
     expect(versionProblems(published.versions)).toEqual([]);
     for (const k of KEYS) {
       expect({ k, versions: new Set(published.versions.get(k)!.map((p) => p.version)).size }).toEqual({ k, versions: ROUNDS });
@@ -148,11 +174,16 @@ describe('partitioned outbox relay', () => {
   it('stores on each row the partition the broker gives its key with the default partitioner', async () => {
     const keys = Array.from({ length: 40 }, (_, i) => `${7 + i}:${1000 + i * 13}`);
     for (const r of relays) await r.stop();
-    await ds.transaction((tx) => outbox.add(tx, keys.map((k) => ({ enrollmentId: k, version: 1, event: eventOf(k, 1) }))));
-    const stored = new Map(
-      (await ds.query<{ enrollment_id: string; output_partition: number }[]>(`SELECT enrollment_id, output_partition FROM outbox WHERE enrollment_id = ANY($1)`, [keys])).map(
-        (r) => [r.enrollment_id, r.output_partition],
+    await ds.transaction((tx) =>
+      outbox.add(
+        tx,
+        keys.map((k) => ({ enrollmentId: k, version: 1, event: eventOf(k, 1) })),
       ),
+    );
+    const stored = new Map(
+      (
+        await ds.query<{ enrollment_id: string; output_partition: number }[]>(`SELECT enrollment_id, output_partition FROM outbox WHERE enrollment_id = ANY($1)`, [keys])
+      ).map((r) => [r.enrollment_id, r.output_partition]),
     );
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
     await producer.connect();

@@ -13,8 +13,7 @@ describe('replay of an input topic and of the dead-letter topic', () => {
   const t = clock('2026-11-02T08:00:00.000Z');
   let n = 0;
   const m = () => ({ time: t(1000), id: `r-${++n}` });
-  const send = (msgs: InputMessage[]) =>
-    producer.send({ topic: f.config.topics.memberships, messages: msgs.map((x) => ({ key: x.key, value: x.value })) });
+  const send = (msgs: InputMessage[]) => producer.send({ topic: f.config.topics.memberships, messages: msgs.map((x) => ({ key: x.key, value: x.value })) });
 
   beforeAll(async () => {
     f = await projectionFixture();

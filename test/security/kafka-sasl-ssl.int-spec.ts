@@ -21,7 +21,10 @@ async function bootFailure(overrides: Record<string, string>): Promise<Error> {
   let moduleRef: TestingModule | undefined;
   try {
     // Nest builds the Kafka provider (and connects the dead-letter producer) while compiling.
-    moduleRef = await Test.createTestingModule({ imports: [SyncWorkerModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    moduleRef = await Test.createTestingModule({ imports: [SyncWorkerModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
     await moduleRef.init();
   } catch (err) {
     return err as Error;
@@ -85,6 +88,8 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
     const ca = unrelatedCa(mkdtempSync(join(tmpdir(), 'es-wrong-ca-')));
     const err = await bootFailure({ ...secureEnv(listener), KAFKA_SSL_CA_FILE: ca });
     expect(err.name).toBe('KafkaSecurityError');
-    expect(err.message).toMatch(new RegExp(`^TLS handshake with Kafka broker ${listener.brokers[0]} failed: .*(self-signed|unable to verify|unable to get).*KAFKA_SSL_CA_FILE`, 's'));
+    expect(err.message).toMatch(
+      new RegExp(`^TLS handshake with Kafka broker ${listener.brokers[0]} failed: .*(self-signed|unable to verify|unable to get).*KAFKA_SSL_CA_FILE`, 's'),
+    );
   });
 });

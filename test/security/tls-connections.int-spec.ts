@@ -58,7 +58,10 @@ describe('Postgres and Redis over TLS', () => {
       const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
       chownSync(dir, uid, gid);
       pgRun(pgBin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-      for (const [from, to] of [[tls.cert, 'server.crt'], [tls.key, 'server.key']]) {
+      for (const [from, to] of [
+        [tls.cert, 'server.crt'],
+        [tls.key, 'server.key'],
+      ]) {
         copyFileSync(from, join(data, to));
         chownSync(join(data, to), uid, gid);
         chmodSync(join(data, to), 0o600);
@@ -71,12 +74,46 @@ describe('Postgres and Redis over TLS', () => {
     }
     // TLS only: a plaintext connection is refused, so a connection that works went over TLS.
     writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n');
-    pgRun(pgBin('pg_ctl'), ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-t', '120', 'start', '-o',
-      `-p ${pgPort} -k ${dir} -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key -c fsync=off -c max_connections=20 -c shared_buffers=16MB`]);
+    pgRun(pgBin('pg_ctl'), [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'pg.log'),
+      '-w',
+      '-t',
+      '120',
+      'start',
+      '-o',
+      `-p ${pgPort} -k ${dir} -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key -c fsync=off -c max_connections=20 -c shared_buffers=16MB`,
+    ]);
 
     redisPort = await freePort();
-    redis = spawn('redis-server', ['--port', '0', '--tls-port', String(redisPort), '--bind', '127.0.0.1', '--tls-cert-file', tls.cert, '--tls-key-file', tls.key,
-      '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    redis = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--tls-port',
+        String(redisPort),
+        '--bind',
+        '127.0.0.1',
+        '--tls-cert-file',
+        tls.cert,
+        '--tls-key-file',
+        tls.key,
+        '--tls-ca-cert-file',
+        tls.ca,
+        '--tls-auth-clients',
+        'no',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
     // Ready once the TLS port accepts connections.
     for (let i = 0; i < 100; i++) {
       const up = await new Promise<boolean>((resolve) => {

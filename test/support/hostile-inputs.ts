@@ -112,9 +112,13 @@ export async function lagGauge(p: Pipeline): Promise<Map<string, number>> {
 export async function lagProblems(p: Pipeline): Promise<string[]> {
   const committed = (await p.inputLag()).detail.map((d) => `not committed: ${d}`);
   if (committed.length > 0) return committed;
-  const gauge = await eventually(async () => {
-    const g = await lagGauge(p);
-    return g.size > 0 && [...g.values()].every((v) => v === 0) ? g : undefined;
-  }, 'the consumer lag gauge to read 0 on every owned partition', 20_000).catch((err: Error) => err);
+  const gauge = await eventually(
+    async () => {
+      const g = await lagGauge(p);
+      return g.size > 0 && [...g.values()].every((v) => v === 0) ? g : undefined;
+    },
+    'the consumer lag gauge to read 0 on every owned partition',
+    20_000,
+  ).catch((err: Error) => err);
   return gauge instanceof Error ? [gauge.message] : [];
 }

@@ -10,8 +10,7 @@ export function runId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-export const TEST_DATABASE_URL =
-  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/enrollment_sync_test';
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/enrollment_sync_test';
 
 /** A full, validated config whose every shared name is unique to this run. */
 export function isolatedConfig(overrides: Record<string, string> = {}): AppConfig & { runId: string } {

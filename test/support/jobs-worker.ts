@@ -7,12 +7,13 @@ import { JobsWorkerModule } from '../../apps/jobs-worker/src/jobs-worker.module'
  * Migrates the run's schema and compiles the jobs worker with the run's config. Not initialised
  * yet, so a test can reach into providers (spies) before `init()` starts the processors.
  */
-export async function compileJobsWorker(
-  config: AppConfig,
-  configure: (builder: TestingModuleBuilder) => TestingModuleBuilder = (b) => b,
-): Promise<TestingModule> {
+export async function compileJobsWorker(config: AppConfig, configure: (builder: TestingModuleBuilder) => TestingModuleBuilder = (b) => b): Promise<TestingModule> {
   const migrator = await createDataSource(config.database).initialize();
   await migrateUp(migrator, config.database.schema);
   await migrator.destroy();
-  return configure(Test.createTestingModule({ imports: [JobsWorkerModule] }).overrideProvider(APP_CONFIG).useValue(config)).compile();
+  return configure(
+    Test.createTestingModule({ imports: [JobsWorkerModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config),
+  ).compile();
 }

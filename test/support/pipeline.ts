@@ -173,7 +173,7 @@ export class Pipeline {
 
   /** Who runs course recomputes: the option, else $E2E_RECOMPUTE, else 'jobs-worker'. */
   get recomputeMode(): 'jobs-worker' | 'inline' | 'none' {
-    return this.opts.recompute ?? ((process.env.E2E_RECOMPUTE as 'jobs-worker' | 'inline' | 'none' | undefined) ?? 'jobs-worker');
+    return this.opts.recompute ?? (process.env.E2E_RECOMPUTE as 'jobs-worker' | 'inline' | 'none' | undefined) ?? 'jobs-worker';
   }
 
   async init(): Promise<void> {
@@ -383,8 +383,7 @@ export class Pipeline {
     }
     const tail = this.workerLog.slice(-15).join('\n');
     throw new Error(
-      `pipeline not quiet after ${timeoutMs} ms:\n  - ${pending.join('\n  - ') || 'output still arriving'}` +
-        (tail ? `\nlast worker log lines:\n${tail}` : ''),
+      `pipeline not quiet after ${timeoutMs} ms:\n  - ${pending.join('\n  - ') || 'output still arriving'}` + (tail ? `\nlast worker log lines:\n${tail}` : ''),
     );
   }
 
@@ -452,10 +451,7 @@ export class Pipeline {
     for (const m of messages) {
       const value = m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value, 'utf8');
       const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : Buffer.from(v)]));
-      const decoded = decodeMessage(
-        { topic: this.topicName(m.topic), key: m.key === null ? null : Buffer.from(m.key), value, headers },
-        this.config.topics,
-      );
+      const decoded = decodeMessage({ topic: this.topicName(m.topic), key: m.key === null ? null : Buffer.from(m.key), value, headers }, this.config.topics);
       if (decoded.ok) facts.push(decoded.event.fact);
     }
     return facts;
@@ -472,9 +468,7 @@ export class Pipeline {
    * event per key equals its row. One line per mismatch ([] = equal).
    */
   async oracle(valid: readonly RawInput[] = this.produced): Promise<string[]> {
-    const rows = new Map<string, ProjectionRow>(
-      (await this.ds.query(`SELECT id, version, deleted, state FROM enrollments`)).map((r: ProjectionRow) => [r.id, r]),
-    );
+    const rows = new Map<string, ProjectionRow>((await this.ds.query(`SELECT id, version, deleted, state FROM enrollments`)).map((r: ProjectionRow) => [r.id, r]));
     return [
       ...projectionProblems(this.expected(valid), rows),
       ...publishedProblems(rows, this.published().last),

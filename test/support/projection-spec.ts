@@ -110,10 +110,9 @@ export function projectionSpec(overrides: Record<string, string> = {}) {
   };
 
   async function reset(fx: Fixture): Promise<void> {
-    const tables: { name: string }[] = await fx.ds.query(
-      `SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 AND tablename <> 'schema_migrations'`,
-      [fx.config.database.schema],
-    );
+    const tables: { name: string }[] = await fx.ds.query(`SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 AND tablename <> 'schema_migrations'`, [
+      fx.config.database.schema,
+    ]);
     // Names come from the catalog, not from input; identifiers cannot be bound as parameters.
     const list = tables.map((t) => `"${fx.config.database.schema}"."${t.name.replace(/"/g, '""')}"`).join(', ');
     if (list) await fx.ds.query(`TRUNCATE ${list} RESTART IDENTITY`);

@@ -26,10 +26,7 @@ export async function projectionFixture(overrides: Record<string, string> = {}) 
 
   const decode = (messages: InputMessage[]): InputEvent[] =>
     messages.map((m) => {
-      const r = decodeMessage(
-        { topic: config.topics[m.topic], key: Buffer.from(m.key), value: Buffer.from(m.value), headers: {} },
-        config.topics,
-      );
+      const r = decodeMessage({ topic: config.topics[m.topic], key: Buffer.from(m.key), value: Buffer.from(m.value), headers: {} }, config.topics);
       if (!r.ok) throw new Error(`fixture message is invalid: ${r.reason}`);
       return r.event;
     });

@@ -11,7 +11,8 @@ import { ensureLocalTls } from '../../scripts/infra/secure-listener';
 
 const ROOT = join(__dirname, '..', '..');
 export const SECURE_LISTENER_FILE = join(ROOT, '.infra', 'kafka', 'secure-listener.json');
-const HOW = 'start the local broker with `npm run infra:up -- --secure` (npm test does; a broker already running without it must be restarted, or run a second one with KAFKA_PORT/KAFKA_SECURE_PORT)';
+const HOW =
+  'start the local broker with `npm run infra:up -- --secure` (npm test does; a broker already running without it must be restarted, or run a second one with KAFKA_PORT/KAFKA_SECURE_PORT)';
 
 export interface SecureListener {
   brokers: string[];
@@ -63,6 +64,10 @@ export function localTls(): { ca: string; cert: string; key: string } {
 /** A CA of its own that signed nothing the brokers present: for "wrong CA" cases. */
 export function unrelatedCa(dir: string): string {
   const ca = join(dir, 'unrelated-ca.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'unrelated-ca.key'), '-out', ca, '-days', '1', '-subj', '/CN=unrelated test CA'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'unrelated-ca.key'), '-out', ca, '-days', '1', '-subj', '/CN=unrelated test CA'],
+    { stdio: 'ignore' },
+  );
   return ca;
 }

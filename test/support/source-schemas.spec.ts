@@ -9,11 +9,19 @@ describe('source schemas (transcribed from the seeds)', () => {
   });
 
   it('reject a field the document does not have, a null it does not allow, a wrong enum or format', () => {
-    expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, extra: 1 })).toEqual([expect.stringMatching(/must NOT have additional properties.*extra/)]);
+    expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, extra: 1 })).toEqual([
+      expect.stringMatching(/must NOT have additional properties.*extra/),
+    ]);
     expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, is_mandatory: null })).toEqual(['CourseEnrollments/is_mandatory must be boolean']);
-    expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, status: 'done' })).toEqual([expect.stringMatching(/\/status must be equal to one of the allowed values/)]);
-    expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, created_at: 'yesterday' })).toEqual([expect.stringMatching(/\/created_at must match format "date-time"/)]);
-    expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, user: { id: 7, name: 'x', emails: [] } })).toEqual(['CourseEnrollments/user/id must be string']);
+    expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, status: 'done' })).toEqual([
+      expect.stringMatching(/\/status must be equal to one of the allowed values/),
+    ]);
+    expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, created_at: 'yesterday' })).toEqual([
+      expect.stringMatching(/\/created_at must match format "date-time"/),
+    ]);
+    expect(sourceSchemaProblems('CourseEnrollments', { ...EXAMPLE_COURSE_ENROLLMENT, user: { id: 7, name: 'x', emails: [] } })).toEqual([
+      'CourseEnrollments/user/id must be string',
+    ]);
   });
 
   it('Course User Detail requires name and type; the Course Dashboard has no description', () => {

@@ -23,7 +23,9 @@ export function assertProcessorsRegistered(workers: ReadonlyMap<string, Worker>,
       `job processors misregistered: ${[
         missing.length ? `no worker for ${missing.join(', ')}` : '',
         unknown.length ? `worker on unknown queue ${unknown.join(', ')}` : '',
-      ].filter(Boolean).join('; ')}`,
+      ]
+        .filter(Boolean)
+        .join('; ')}`,
     );
   }
 }

@@ -19,12 +19,7 @@ import { CourseEnrollmentsController } from './unified/course-enrollments.contro
 @Module({
   imports: [ConfigModule, LoggingModule, MetricsModule, ReadPersistenceModule, KafkaModule, AuthModule, QueuesAdminModule],
   controllers: [HealthController, CourseEnrollmentsController, CourseViewsController, DocsController],
-  providers: [
-    DependencyChecks,
-    HttpMetrics,
-    { provide: APP_GUARD, useClass: BearerAuthGuard },
-    { provide: APP_FILTER, useClass: JsonErrorFilter },
-  ],
+  providers: [DependencyChecks, HttpMetrics, { provide: APP_GUARD, useClass: BearerAuthGuard }, { provide: APP_FILTER, useClass: JsonErrorFilter }],
 })
 export class ReadApiModule implements NestModule, OnModuleInit {
   constructor(

@@ -80,9 +80,4 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-export const inputTopics = (c: AppConfig): string[] => [
-  c.topics.courses,
-  c.topics.memberships,
-  c.topics.lessonProgress,
-  c.topics.users,
-];
+export const inputTopics = (c: AppConfig): string[] => [c.topics.courses, c.topics.memberships, c.topics.lessonProgress, c.topics.users];

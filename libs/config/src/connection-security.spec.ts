@@ -86,7 +86,13 @@ describe('connection security settings', () => {
       extensions: {},
     });
     const token = file('token', 'eyJ\n');
-    expect(loadConfig({ KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: token, KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster=lkc-1, identityPoolId=pool-2' }).kafka.sasl).toEqual({
+    expect(
+      loadConfig({
+        KAFKA_SASL_MECHANISM: 'oauthbearer',
+        KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: token,
+        KAFKA_SASL_OAUTHBEARER_EXTENSIONS: 'logicalCluster=lkc-1, identityPoolId=pool-2',
+      }).kafka.sasl,
+    ).toEqual({
       mechanism: 'oauthbearer',
       tokenFile: token,
       extensions: { logicalCluster: 'lkc-1', identityPoolId: 'pool-2' },
@@ -111,7 +117,11 @@ describe('connection security settings', () => {
     });
 
     it('verify-full checks the host name; a CA file alone means verify-full; sslrootcert works too', () => {
-      for (const got of [ssl(`${base}?sslmode=verify-full`, { DATABASE_SSL_CA_FILE: ca }), ssl(base, { DATABASE_SSL_CA_FILE: ca }), ssl(`${base}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`)]) {
+      for (const got of [
+        ssl(`${base}?sslmode=verify-full`, { DATABASE_SSL_CA_FILE: ca }),
+        ssl(base, { DATABASE_SSL_CA_FILE: ca }),
+        ssl(`${base}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`),
+      ]) {
         expect(got).toEqual({ rejectUnauthorized: true, ca: expect.any(Buffer) });
       }
     });

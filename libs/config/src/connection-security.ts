@@ -47,7 +47,7 @@ function readNamed(problems: Problems, name: string, path: string): Buffer | und
     return readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    problems.push(`${name}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : code ?? 'unreadable'})`);
+    problems.push(`${name}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : (code ?? 'unreadable')})`);
     return undefined;
   }
 }
@@ -62,7 +62,11 @@ function secret(problems: Problems, name: string, inline: string, file: string):
     return '';
   }
   if (file === '') return inline;
-  return readNamed(problems, `${name}_FILE`, file)?.toString('utf8').replace(/\r?\n$/, '') ?? '';
+  return (
+    readNamed(problems, `${name}_FILE`, file)
+      ?.toString('utf8')
+      .replace(/\r?\n$/, '') ?? ''
+  );
 }
 
 /** The variables of the Kafka connection's TLS and SASL. */
@@ -125,14 +129,24 @@ function kafkaSecurity(c: Pick<RawConfig, (typeof KAFKA_SECURITY_VARIABLES)[numb
     case 'oauthbearer': {
       const url = c.KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL;
       const tokenFile = c.KAFKA_SASL_OAUTHBEARER_TOKEN_FILE;
-      if (!need((url === '') !== (tokenFile === ''), 'KAFKA_SASL_MECHANISM=oauthbearer needs exactly one of KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL and KAFKA_SASL_OAUTHBEARER_TOKEN_FILE')) break;
+      if (
+        !need(
+          (url === '') !== (tokenFile === ''),
+          'KAFKA_SASL_MECHANISM=oauthbearer needs exactly one of KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL and KAFKA_SASL_OAUTHBEARER_TOKEN_FILE',
+        )
+      )
+        break;
       if (tokenFile !== '') {
         readNamed(problems, 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE', tokenFile); // present at boot; re-read at each authentication
         sasl = { mechanism, tokenFile, extensions: c.KAFKA_SASL_OAUTHBEARER_EXTENSIONS };
       } else {
         need(username !== '', 'KAFKA_SASL_USERNAME (the OAuth client id) is required with KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL');
         need(hasPassword, 'KAFKA_SASL_PASSWORD (the OAuth client secret, or KAFKA_SASL_PASSWORD_FILE) is required with KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL');
-        sasl = { mechanism, tokenEndpoint: { url, clientId: username, clientSecret: password, scope: c.KAFKA_SASL_OAUTHBEARER_SCOPE }, extensions: c.KAFKA_SASL_OAUTHBEARER_EXTENSIONS };
+        sasl = {
+          mechanism,
+          tokenEndpoint: { url, clientId: username, clientSecret: password, scope: c.KAFKA_SASL_OAUTHBEARER_SCOPE },
+          extensions: c.KAFKA_SASL_OAUTHBEARER_EXTENSIONS,
+        };
       }
       break;
     }
@@ -153,7 +167,8 @@ function kafkaSecurity(c: Pick<RawConfig, (typeof KAFKA_SECURITY_VARIABLES)[numb
     for (const name of ['KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE', 'KAFKA_SASL_OAUTHBEARER_SCOPE'] as const) {
       if (c[name] !== '') problems.push(`${name} is set but KAFKA_SASL_MECHANISM is not oauthbearer`);
     }
-    if (Object.keys(c.KAFKA_SASL_OAUTHBEARER_EXTENSIONS).length > 0) problems.push('KAFKA_SASL_OAUTHBEARER_EXTENSIONS is set but KAFKA_SASL_MECHANISM is not oauthbearer');
+    if (Object.keys(c.KAFKA_SASL_OAUTHBEARER_EXTENSIONS).length > 0)
+      problems.push('KAFKA_SASL_OAUTHBEARER_EXTENSIONS is set but KAFKA_SASL_MECHANISM is not oauthbearer');
   }
   return { ssl, sasl };
 }
@@ -190,15 +205,15 @@ function postgresSsl(c: RawConfig, name: 'DATABASE_URL' | 'DATABASE_READ_URL', p
   if (mode === 'require' && ca) mode = 'verify-ca';
   if (mode === 'disable' && ca) problems.push(`${caName} is set but ${name} has sslmode=disable`);
   return mode === 'disable'
-      ? false
-      : mode === 'require'
-        ? { rejectUnauthorized: false }
-        : {
-            rejectUnauthorized: true,
-            ...(ca ? { ca } : {}),
-            // verify-ca: the chain must lead to the CA, whatever name the server certificate carries
-            ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
-          };
+    ? false
+    : mode === 'require'
+      ? { rejectUnauthorized: false }
+      : {
+          rejectUnauthorized: true,
+          ...(ca ? { ca } : {}),
+          // verify-ca: the chain must lead to the CA, whatever name the server certificate carries
+          ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+        };
 }
 
 /**

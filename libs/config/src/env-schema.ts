@@ -23,36 +23,48 @@ interface Setting<T> {
 
 const str: Parser<string> = (raw) => raw;
 
-const int = (min: number, max: number): Parser<number> => (raw, name) => {
-  if (!/^-?\d+$/.test(raw.trim())) throw new Error(`${name} must be an integer, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}, got ${n}`);
-  return n;
-};
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new Error(`${name} must be an integer, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`${name} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
 
-const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw, name) => {
-  if (!(values as string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
-  return raw as T;
-};
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw, name) => {
+    if (!(values as string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
 
-const url = (...protocols: string[]): Parser<string> => (raw, name) => {
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new Error(`${name} must be a URL (${protocols.join(' or ')}), got something else`);
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new Error(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
-  }
-  return raw;
-};
+const url =
+  (...protocols: string[]): Parser<string> =>
+  (raw, name) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new Error(`${name} must be a URL (${protocols.join(' or ')}), got something else`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new Error(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+    }
+    return raw;
+  };
 
-const optionalUrl = (...protocols: string[]): Parser<string> => (raw, name) => (raw === '' ? raw : url(...protocols)(raw, name));
+const optionalUrl =
+  (...protocols: string[]): Parser<string> =>
+  (raw, name) =>
+    raw === '' ? raw : url(...protocols)(raw, name);
 
 const keyValues: Parser<Record<string, string>> = (raw, name) => {
   const out: Record<string, string> = {};
-  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z]+)=([\x21-\x7E]+)$/.exec(pair);
     if (!m) throw new Error(`${name} entry "${pair}" is not key=value (letters for the key, printable ASCII for the value)`);
     out[m[1]] = m[2];
@@ -61,7 +73,10 @@ const keyValues: Parser<Record<string, string>> = (raw, name) => {
 };
 
 const brokers: Parser<string[]> = (raw, name) => {
-  const list = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   if (list.length === 0) throw new Error(`${name} must list at least one host:port`);
   for (const b of list) {
     if (!/^[A-Za-z0-9_.-]+:\d{1,5}$/.test(b)) throw new Error(`${name} entry "${b}" is not host:port`);
@@ -85,7 +100,10 @@ const topic: Parser<string> = (raw, name) => {
 };
 
 const tokens: Parser<string[]> = (raw, name) => {
-  const list = raw.split(',').map((t) => t.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   for (const t of list) {
     if (t.length < 16) throw new Error(`${name} holds a token shorter than 16 characters`);
   }
@@ -139,10 +157,10 @@ export const ENV_SCHEMA = {
   KAFKA_GROUP_ID: { default: 'enrollment-sync', doc: 'consumer group of the sync worker', parse: str },
   KAFKA_SESSION_TIMEOUT_MS: { default: '30000', doc: 'consumer session timeout: how long a dead worker holds its partitions', parse: int(6000, 300000) },
   KAFKA_SSL: { default: 'false', doc: 'connect to the brokers over TLS', parse: bool },
-  KAFKA_SSL_CA_FILE: { default: '', doc: 'PEM CA bundle the brokers\' certificates must chain to; empty = the system CAs', parse: file },
+  KAFKA_SSL_CA_FILE: { default: '', doc: "PEM CA bundle the brokers' certificates must chain to; empty = the system CAs", parse: file },
   KAFKA_SSL_CERT_FILE: { default: '', doc: 'PEM client certificate for mutual TLS (with KAFKA_SSL_KEY_FILE)', parse: file },
   KAFKA_SSL_KEY_FILE: { default: '', doc: 'PEM private key of the client certificate (unencrypted)', parse: file },
-  KAFKA_SSL_REJECT_UNAUTHORIZED: { default: 'true', doc: 'verify the brokers\' certificates and host names (false only for diagnosis)', parse: bool },
+  KAFKA_SSL_REJECT_UNAUTHORIZED: { default: 'true', doc: "verify the brokers' certificates and host names (false only for diagnosis)", parse: bool },
   KAFKA_SASL_MECHANISM: {
     default: '',
     doc: 'plain, scram-sha-256, scram-sha-512, oauthbearer or aws; empty = no SASL',
@@ -151,9 +169,17 @@ export const ENV_SCHEMA = {
   KAFKA_SASL_USERNAME: { default: '', doc: 'SASL user name (oauthbearer: OAuth client id; aws: access key id)', parse: str },
   KAFKA_SASL_PASSWORD: { default: '', doc: 'SASL password (oauthbearer: client secret; aws: secret access key)', parse: str, secret: true },
   KAFKA_SASL_PASSWORD_FILE: { default: '', doc: 'file holding KAFKA_SASL_PASSWORD (a mounted secret)', parse: file },
-  KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: { default: '', doc: 'oauthbearer: OAuth 2.0 token endpoint (client credentials grant)', parse: optionalUrl('https:', 'http:') },
+  KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: {
+    default: '',
+    doc: 'oauthbearer: OAuth 2.0 token endpoint (client credentials grant)',
+    parse: optionalUrl('https:', 'http:'),
+  },
   KAFKA_SASL_OAUTHBEARER_SCOPE: { default: '', doc: 'oauthbearer: scope requested from the token endpoint', parse: str },
-  KAFKA_SASL_OAUTHBEARER_EXTENSIONS: { default: '', doc: 'oauthbearer: SASL extensions sent with the token, key=value,key=value (Confluent Cloud: logicalCluster, identityPoolId)', parse: keyValues },
+  KAFKA_SASL_OAUTHBEARER_EXTENSIONS: {
+    default: '',
+    doc: 'oauthbearer: SASL extensions sent with the token, key=value,key=value (Confluent Cloud: logicalCluster, identityPoolId)',
+    parse: keyValues,
+  },
   KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: { default: '', doc: 'oauthbearer: file holding the current token, re-read at each authentication', parse: file },
   KAFKA_SASL_AWS_AUTHORIZATION_IDENTITY: { default: '', doc: 'aws: authorization identity (kafkajs AWS mechanism)', parse: str },
   KAFKA_SASL_AWS_SESSION_TOKEN: { default: '', doc: 'aws: session token of temporary credentials', parse: str, secret: true },
@@ -174,7 +200,7 @@ export const ENV_SCHEMA = {
   },
   DATABASE_READ_URL: {
     default: '',
-    doc: 'the read API\'s list and view queries go to this Postgres (a streaming replica of DATABASE_URL, or the same server); empty = DATABASE_URL',
+    doc: "the read API's list and view queries go to this Postgres (a streaming replica of DATABASE_URL, or the same server); empty = DATABASE_URL",
     parse: optionalUrl('postgres:', 'postgresql:'),
     secret: true,
   },
@@ -186,20 +212,48 @@ export const ENV_SCHEMA = {
   QUEUE_PREFIX: { default: 'enrollment-sync', doc: 'BullMQ key prefix (isolates deployments sharing a Redis)', parse: str },
   API_PORT: { default: '3000', doc: 'HTTP port of the read API', parse: int(0, 65535) },
   API_TOKENS: { default: '', doc: 'comma-separated bearer tokens (16+ chars) for the API; none set = every protected route answers 401', parse: tokens, secret: true },
-  API_DATABASE_CONNECT_TIMEOUT_MS: { default: '3000', doc: 'how long a read API request waits for a database connection (a free pool slot or a new connection) before it answers 503', parse: int(100, 60000) },
-  PUBLIC_URL: { default: '', doc: 'the read API\'s public base URL (https://host[/prefix]) for next/previous links; empty = relative links', parse: publicUrl },
-  AUTH_FAILURE_LIMIT: { default: '20', doc: 'failed authentications per client address within AUTH_FAILURE_WINDOW_MS before the API answers 429 (0 = no limit)', parse: int(0, 1000000) },
-  AUTH_FAILURE_WINDOW_MS: { default: '60000', doc: 'window of AUTH_FAILURE_LIMIT; an address over the limit waits until its window ends (0 = no limit)', parse: int(0, 86400000) },
+  API_DATABASE_CONNECT_TIMEOUT_MS: {
+    default: '3000',
+    doc: 'how long a read API request waits for a database connection (a free pool slot or a new connection) before it answers 503',
+    parse: int(100, 60000),
+  },
+  PUBLIC_URL: { default: '', doc: "the read API's public base URL (https://host[/prefix]) for next/previous links; empty = relative links", parse: publicUrl },
+  AUTH_FAILURE_LIMIT: {
+    default: '20',
+    doc: 'failed authentications per client address within AUTH_FAILURE_WINDOW_MS before the API answers 429 (0 = no limit)',
+    parse: int(0, 1000000),
+  },
+  AUTH_FAILURE_WINDOW_MS: {
+    default: '60000',
+    doc: 'window of AUTH_FAILURE_LIMIT; an address over the limit waits until its window ends (0 = no limit)',
+    parse: int(0, 86400000),
+  },
   TRUST_PROXY: { default: '', doc: 'proxies whose X-Forwarded-For/-Proto the read API believes: empty = none, a hop count, or addresses/subnets', parse: trustProxy },
-  SYNC_WORKER_METRICS_PORT: { default: '9464', doc: 'port of the sync worker\'s /metrics (0 = any free port)', parse: int(0, 65535) },
-  JOBS_WORKER_METRICS_PORT: { default: '9465', doc: 'port of the jobs worker\'s /metrics (0 = any free port)', parse: int(0, 65535) },
+  SYNC_WORKER_METRICS_PORT: { default: '9464', doc: "port of the sync worker's /metrics (0 = any free port)", parse: int(0, 65535) },
+  JOBS_WORKER_METRICS_PORT: { default: '9465', doc: "port of the jobs worker's /metrics (0 = any free port)", parse: int(0, 65535) },
   COURSE_URL_TEMPLATE: { default: '', doc: 'course URL with {id} and/or {slug}; empty = urls: []', parse: template },
   INGEST_SLICE_SIZE: { default: '500', doc: 'input messages applied per Postgres transaction (1 = one transaction per message)', parse: int(1, 10000) },
-  INGEST_CONCURRENCY: { default: '4', doc: 'input partitions applied at the same time, each in its own transaction (needs as many pool connections)', parse: int(1, 100) },
+  INGEST_CONCURRENCY: {
+    default: '4',
+    doc: 'input partitions applied at the same time, each in its own transaction (needs as many pool connections)',
+    parse: int(1, 100),
+  },
   OUTBOX_POLL_MS: { default: '1000', doc: 'relay fallback poll when no NOTIFY arrives', parse: int(10, 60000) },
-  RELAY_SLOTS: { default: '0', doc: 'slots the outbox relay\'s work is split into (slot = output partition mod slots; each replica takes a fair share); 0 = the output topic\'s partition count. Fixed when the first relay starts', parse: int(0, 10000) },
-  SLOT_TAKEOVER_MS: { default: '10000', doc: 'lease of a relay slot: the owner renews it well before; a dead owner\'s slots are taken over within this long', parse: int(1000, 600000) },
-  STALL_AFTER_MS: { default: '60000', doc: 'a worker reports not ready (/health/ready 503) when an input partition with lag, or the outbox\'s oldest pending event, has not moved for this long', parse: int(1000, 86400000) },
+  RELAY_SLOTS: {
+    default: '0',
+    doc: "slots the outbox relay's work is split into (slot = output partition mod slots; each replica takes a fair share); 0 = the output topic's partition count. Fixed when the first relay starts",
+    parse: int(0, 10000),
+  },
+  SLOT_TAKEOVER_MS: {
+    default: '10000',
+    doc: "lease of a relay slot: the owner renews it well before; a dead owner's slots are taken over within this long",
+    parse: int(1000, 600000),
+  },
+  STALL_AFTER_MS: {
+    default: '60000',
+    doc: "a worker reports not ready (/health/ready 503) when an input partition with lag, or the outbox's oldest pending event, has not moved for this long",
+    parse: int(1000, 86400000),
+  },
   SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'how long a process drains on SIGTERM before it exits anyway', parse: int(0, 600000) },
 } satisfies Record<string, Setting<unknown>>;
 

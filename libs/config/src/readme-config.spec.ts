@@ -6,9 +6,7 @@ import { ENV_SCHEMA } from '@app/config';
 // validates, with the same default.
 describe('README configuration table', () => {
   const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
-  const rows = new Map(
-    [...readme.matchAll(/^\| `([A-Z_]+)` \| (.+?) \| (.+?) \|$/gm)].map((m) => [m[1], m[2].replace(/`/g, '')]),
-  );
+  const rows = new Map([...readme.matchAll(/^\| `([A-Z_]+)` \| (.+?) \| (.+?) \|$/gm)].map((m) => [m[1], m[2].replace(/`/g, '')]));
 
   it.each(Object.entries(ENV_SCHEMA))('documents %s with its default', (name, setting) => {
     expect(rows.get(name)).toBe(setting.default === '' ? '(empty)' : setting.default);

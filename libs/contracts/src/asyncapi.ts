@@ -1,22 +1,9 @@
 import { DLQ_HEADERS, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
 import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, STRUCTURED_CONTENT_TYPE, TopicNames, TRACE_HEADERS } from './envelope';
 import { TRACEPARENT_HEADER, TRACEPARENT_SCHEMA, TRACESTATE_HEADER, TRACESTATE_SCHEMA } from './trace-context';
-import {
-  CUSTOM_FIELDS_LIMITS,
-  INPUT_EVENTS,
-  InputEventDefinition,
-  InputTopic,
-  MAX_CATEGORIES,
-  MAX_EMAILS,
-  TEXT_LIMITS,
-} from './input-events';
+import { CUSTOM_FIELDS_LIMITS, INPUT_EVENTS, InputEventDefinition, InputTopic, MAX_CATEGORIES, MAX_EMAILS, TEXT_LIMITS } from './input-events';
 import { MAX_JSON_DEPTH } from './json';
-import {
-  buildOutputEvent,
-  EXAMPLE_COURSE_ENROLLMENT,
-  outputEventSchema,
-  OUTPUT_SOURCE,
-} from './output-event';
+import { buildOutputEvent, EXAMPLE_COURSE_ENROLLMENT, outputEventSchema, OUTPUT_SOURCE } from './output-event';
 import { cloudEventEnvelope } from './event-json-schemas';
 import { JsonSchema, JsonSchemaContext } from './schema';
 
@@ -342,10 +329,7 @@ function inputMessage(def: InputEventDefinition<unknown>, key: JsonSchema, ctx: 
       oneOf: [
         {
           title: 'Structured mode',
-          allOf: [
-            schemaRef('CloudEvent'),
-            { type: 'object', properties: { type: { const: def.type }, data: dataRef } },
-          ],
+          allOf: [schemaRef('CloudEvent'), { type: 'object', properties: { type: { const: def.type }, data: dataRef } }],
         },
         { title: 'Binary mode: the value is data alone', allOf: [dataRef] },
       ],

@@ -141,9 +141,7 @@ describe('envelope: structured mode', () => {
   it('rejects a structured format other than JSON', () => {
     const msg = structured(event());
     msg.headers = { 'content-type': 'application/cloudevents+avro' };
-    expect(reject(msg)).toBe(
-      'header content-type "application/cloudevents+avro" is not supported: structured mode must be application/cloudevents+json',
-    );
+    expect(reject(msg)).toBe('header content-type "application/cloudevents+avro" is not supported: structured mode must be application/cloudevents+json');
   });
 });
 

@@ -65,8 +65,7 @@ export const MAX_SOURCE_CHARS = 1024;
 /** The largest accepted message value: 1 MiB. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 
-const caseInsensitive = (s: string): string =>
-  s.replace(/[a-z]/gi, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/[/+.]/g, (c) => `\\${c}`);
+const caseInsensitive = (s: string): string => s.replace(/[a-z]/gi, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/[/+.]/g, (c) => `\\${c}`);
 
 /** `application/json`, any case, parameters (e.g. `; charset=utf-8`) allowed. */
 export const JSON_CONTENT_TYPE = new RegExp(`^\\s*${caseInsensitive('application/json')}\\s*(?:;.*)?$`);
@@ -82,10 +81,7 @@ export const ENVELOPE_ATTRIBUTES = {
     description: 'Producer of the event, a non-empty URI-reference of at most 1024 characters.',
   }),
   type: string({ minLength: 1, description: 'The event type.' }),
-  time: timestamp(
-    'micros',
-    'When the fact happened upstream (not when it was sent): RFC 3339 with a zone offset, up to 9 fractional digits. Orders facts.',
-  ),
+  time: timestamp('micros', 'When the fact happened upstream (not when it was sent): RFC 3339 with a zone offset, up to 9 fractional digits. Orders facts.'),
   subject: string({ maxLength: 1024, description: 'Optional; not interpreted.' }),
   datacontenttype: string({
     maxLength: 255,
@@ -149,9 +145,7 @@ function decode(msg: KafkaInputMessage, topics: TopicNames): InputEvent {
   }
   if (contentType !== undefined && /^\s*application\/cloudevents/i.test(contentType)) {
     if (!/^\s*application\/cloudevents\+json\s*(?:;.*)?$/i.test(contentType)) {
-      throw new ContractViolation(
-        `header content-type ${describeValue(contentType)} is not supported: structured mode must be application/cloudevents+json`,
-      );
+      throw new ContractViolation(`header content-type ${describeValue(contentType)} is not supported: structured mode must be application/cloudevents+json`);
     }
     return decodeStructured(value);
   }
@@ -165,7 +159,10 @@ function decodeStructured(value: Buffer): InputEvent {
   }
   const o = body as Record<string, unknown>;
   const raw = (name: string): unknown => (Object.hasOwn(o, name) ? o[name] : undefined);
-  const attrs = readAttributes((name) => raw(name), (name) => name);
+  const attrs = readAttributes(
+    (name) => raw(name),
+    (name) => name,
+  );
   const data = raw('data');
   if (data === undefined) {
     if (raw('data_base64') !== undefined) throw new ContractViolation('data_base64 is not supported: data must be a JSON object');
@@ -213,9 +210,7 @@ function readAttributes(get: (name: string) => unknown, pathOf: (name: string) =
 function finish(mode: InputEvent['mode'], a: Attributes, data: unknown, dataPath: string, traceContext: TraceContext | null): InputEvent {
   const def = inputEventDefinition(a.type);
   if (def === undefined) {
-    throw new ContractViolation(
-      `${mode === 'binary' ? 'header ce_type' : 'type'} ${JSON.stringify(a.type)} is not a known input event type`,
-    );
+    throw new ContractViolation(`${mode === 'binary' ? 'header ce_type' : 'type'} ${JSON.stringify(a.type)} is not a known input event type`);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ContractViolation(`${dataPath} must be a JSON object, got ${describeValue(data)}`);

@@ -20,7 +20,9 @@ function validatorOf(file: string) {
 
 describe('docs/schemas (JSON Schemas of the events)', () => {
   it('holds exactly what scripts/generate-event-schemas.ts produces (regenerate them if this fails)', () => {
-    const committed = readdirSync(DIR).filter((f) => f.endsWith('.schema.json')).sort();
+    const committed = readdirSync(DIR)
+      .filter((f) => f.endsWith('.schema.json'))
+      .sort();
     expect(committed).toEqual(Object.keys(generated).sort());
     for (const name of committed) expect([name, readFileSync(join(DIR, name), 'utf8')]).toEqual([name, generated[name]]);
   });

@@ -22,7 +22,9 @@ function serialize(v: unknown): string {
   if (v instanceof RawJson) return v.text;
   if (Array.isArray(v)) return `[${v.map(serialize).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
-    return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${serialize(x)}`).join(',')}}`;
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${serialize(x)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
 }
@@ -60,9 +62,7 @@ const hostileTime: fc.Arbitrary<string> = fc.oneof(
         fraction: fc.option(fc.stringMatching(/^[0-9]{1,10}$/), { nil: '' }),
         zone: fc.oneof(
           fc.constantFrom('Z', 'z', '+00:00', '-00:00', '+14:00', '-14:00', '+14:01', '-16:00', '+23:59', '-23:59'),
-          fc
-            .tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
-            .map(([s, h, m]) => `${s}${pad(h, 2)}:${pad(m, 2)}`),
+          fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([s, h, m]) => `${s}${pad(h, 2)}:${pad(m, 2)}`),
         ),
       })
       .map(
@@ -103,13 +103,7 @@ const { json: hostileJson } = fc.letrec<{ json: unknown }>((tie) => ({
 /** A replacement for a leaf of an example: usually of the leaf's own kind, sometimes anything. */
 function hostileLeaf(key: string, leaf: unknown): fc.Arbitrary<unknown> {
   const own =
-    typeof leaf === 'string' && key.endsWith('_at')
-      ? hostileTime
-      : typeof leaf === 'string'
-        ? hostileString
-        : typeof leaf === 'number'
-          ? hostileNumber
-          : hostileJson;
+    typeof leaf === 'string' && key.endsWith('_at') ? hostileTime : typeof leaf === 'string' ? hostileString : typeof leaf === 'number' ? hostileNumber : hostileJson;
   return fc.oneof({ arbitrary: own, weight: 6 }, { arbitrary: hostileJson, weight: 1 });
 }
 
@@ -137,7 +131,13 @@ const FULL_EXAMPLES: Record<InputEventType, Record<string, unknown>> = {
     custom_fields: { cost_center: 'R&D', tags: ['a', 'b'], nested: { level: { deeper: 1 } } },
   },
   'lms.user.upserted': {
-    user: { id: 7, username: 'grace', real_name: 'Grace H.', avatar: 'https://cdn.example.com/g.png', emails: [{ email: 'g@example.com', type: 'work', is_primary: true }] },
+    user: {
+      id: 7,
+      username: 'grace',
+      real_name: 'Grace H.',
+      avatar: 'https://cdn.example.com/g.png',
+      emails: [{ email: 'g@example.com', type: 'work', is_primary: true }],
+    },
   },
 };
 

@@ -51,11 +51,7 @@ const CASES: [InputEventType, unknown, Fact][] = [
       section: { id: 5, name: 'Intro', position: 1 },
     },
   ],
-  [
-    'lms.section.deleted',
-    { course_id: 42, section_id: 5 },
-    { kind: 'section', meta: META('lms.section.deleted'), courseId: 42, sectionId: 5, deleted: true },
-  ],
+  ['lms.section.deleted', { course_id: 42, section_id: 5 }, { kind: 'section', meta: META('lms.section.deleted'), courseId: 42, sectionId: 5, deleted: true }],
   [
     'lms.lesson.upserted',
     { course_id: 42, lesson: { id: 9, section_id: 5, name: 'Welcome', type: 'lesson', status: 'published', position: 1 } },
@@ -68,11 +64,7 @@ const CASES: [InputEventType, unknown, Fact][] = [
       lesson: { id: 9, section_id: 5, name: 'Welcome', type: 'lesson', status: 'published', position: 1 },
     },
   ],
-  [
-    'lms.lesson.deleted',
-    { course_id: 42, lesson_id: 9 },
-    { kind: 'lesson', meta: META('lms.lesson.deleted'), courseId: 42, lessonId: 9, deleted: true },
-  ],
+  ['lms.lesson.deleted', { course_id: 42, lesson_id: 9 }, { kind: 'lesson', meta: META('lms.lesson.deleted'), courseId: 42, lessonId: 9, deleted: true }],
   [
     'lms.membership.changed',
     {
@@ -198,8 +190,12 @@ describe('input events: defaults and normalisation', () => {
 
   it('defaults new_comment_notification_enabled to true (events.md) and keeps an explicit false', () => {
     const absent = accept(structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled' } }))).fact;
-    const sentNull = accept(structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled', new_comment_notification_enabled: null } }))).fact;
-    const sentFalse = accept(structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled', new_comment_notification_enabled: false } }))).fact;
+    const sentNull = accept(
+      structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled', new_comment_notification_enabled: null } })),
+    ).fact;
+    const sentFalse = accept(
+      structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled', new_comment_notification_enabled: false } })),
+    ).fact;
     expect(absent).toMatchObject({ course: { new_comment_notification_enabled: true, enforce_lessons_order: false, hide_member_count: false } });
     expect(sentNull).toMatchObject({ course: { new_comment_notification_enabled: true } });
     expect(sentFalse).toMatchObject({ course: { new_comment_notification_enabled: false } });
@@ -207,7 +203,9 @@ describe('input events: defaults and normalisation', () => {
 
   it('reads an explicit null optional course field as its default', () => {
     const fact = accept(
-      structured(cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled', slug: null, privacy: null, categories: null, hide_member_count: null } })),
+      structured(
+        cloudEvent('lms.course.upserted', { course: { id: 1, name: 'n', type: 'scheduled', slug: null, privacy: null, categories: null, hide_member_count: null } }),
+      ),
     ).fact;
     expect(fact).toMatchObject({ course: { slug: '', privacy: '', categories: [], hide_member_count: false } });
   });
@@ -251,9 +249,7 @@ describe('input events: defaults and normalisation', () => {
 
   it('replaces the assignment with the empty one when it is {} or null, and custom fields with {} when null', () => {
     for (const assignment of [{}, null]) {
-      const fact = accept(
-        structured(cloudEvent('lms.membership.changed', { course_id: 42, user_id: 7, join_status: 'invited', assignment, custom_fields: null })),
-      ).fact;
+      const fact = accept(structured(cloudEvent('lms.membership.changed', { course_id: 42, user_id: 7, join_status: 'invited', assignment, custom_fields: null }))).fact;
       expect(fact).toMatchObject({
         assignment: { due_at: null, access_expires_at: null, is_mandatory: false },
         customFields: {},

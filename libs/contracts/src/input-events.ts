@@ -118,7 +118,7 @@ export const courseSchema = named(
       description: optional(bounded(TEXT_LIMITS.description), ''),
       privacy: optional(oneOf(COURSE_PRIVACIES), '', '"" is a draft.'),
       enforce_lessons_order: optional(flag, false),
-      new_comment_notification_enabled: optional(flag, true, 'Defaults to true, as the community platform\'s Course schema says.'),
+      new_comment_notification_enabled: optional(flag, true, "Defaults to true, as the community platform's Course schema says."),
       hide_member_count: optional(flag, false),
       meta_title: optional(displayName, ''),
       meta_description: optional(summary, ''),
@@ -136,16 +136,13 @@ export const courseSchema = named(
         [] as { id: number; name: string }[],
       ),
     },
-    'Full snapshot of the course\'s own fields: an absent (or null) optional field takes its default.',
+    "Full snapshot of the course's own fields: an absent (or null) optional field takes its default.",
   ),
 );
 
 const position = integer({ description: 'Orders siblings; any integer.' });
 
-export const sectionSchema = named(
-  'Section',
-  object({ id: required(positiveId()), name: required(displayName), position: required(position) }),
-);
+export const sectionSchema = named('Section', object({ id: required(positiveId()), name: required(displayName), position: required(position) }));
 
 export const lessonSchema = named(
   'Lesson',
@@ -191,10 +188,7 @@ export const assignmentSchema = named(
   ),
 );
 
-export const actorSchema = named(
-  'Actor',
-  object({ id: required(positiveId()), name: optional(nullable(displayName), null) }, 'Who caused the change.'),
-);
+export const actorSchema = named('Actor', object({ id: required(positiveId()), name: optional(nullable(displayName), null) }, 'Who caused the change.'));
 
 export type InputTopic = 'courses' | 'memberships' | 'lessonProgress' | 'users';
 
@@ -311,15 +305,9 @@ export const INPUT_EVENTS = {
       object({
         course_id: courseId,
         user_id: userId,
-        join_status: required(
-          nullable(oneOf(JOIN_STATUSES)),
-          'Required, may be null (left, removed, rejected, revoked).',
-        ),
+        join_status: required(nullable(oneOf(JOIN_STATUSES)), 'Required, may be null (left, removed, rejected, revoked).'),
         actor: optional(nullable(actorSchema), null),
-        assignment: maybe(
-          nullAsEmpty(assignmentSchema),
-          'When present it replaces the whole assignment (null = the empty one); when absent it is unchanged.',
-        ),
+        assignment: maybe(nullAsEmpty(assignmentSchema), 'When present it replaces the whole assignment (null = the empty one); when absent it is unchanged.'),
         custom_fields: maybe(
           nullAsEmpty(
             jsonObject({
@@ -447,9 +435,7 @@ export const INPUT_EVENTS = {
 export type InputEventType = keyof typeof INPUT_EVENTS;
 export const INPUT_EVENT_TYPES = Object.keys(INPUT_EVENTS) as InputEventType[];
 
-const BY_TYPE = new Map<string, InputEventDefinition<unknown>>(
-  Object.entries(INPUT_EVENTS) as [string, InputEventDefinition<unknown>][],
-);
+const BY_TYPE = new Map<string, InputEventDefinition<unknown>>(Object.entries(INPUT_EVENTS) as [string, InputEventDefinition<unknown>][]);
 
 /** The definition of a known input type, or undefined (safe for any string, `__proto__` included). */
 export function inputEventDefinition(type: string): InputEventDefinition<unknown> | undefined {

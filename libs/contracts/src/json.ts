@@ -172,9 +172,7 @@ const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/',
 function keyText(text: string, start: number, end: number): string {
   const body = text.slice(start + 1, Math.max(start + 1, end - 1));
   if (!body.includes('\\')) return body;
-  return body.replace(/\\(u[0-9A-Fa-f]{4}|.)/g, (m, e: string) =>
-    e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (SIMPLE_ESCAPES[e] ?? m),
-  );
+  return body.replace(/\\(u[0-9A-Fa-f]{4}|.)/g, (m, e: string) => (e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (SIMPLE_ESCAPES[e] ?? m)));
 }
 
 interface Frame {
@@ -250,7 +248,10 @@ export interface JsonErrorLocation {
 }
 
 class Stop {
-  constructor(readonly position: number, readonly problem: string) {}
+  constructor(
+    readonly position: number,
+    readonly problem: string,
+  ) {}
 }
 
 const showChar = (c: string): string => (c === undefined ? 'end of input' : JSON.stringify(c));

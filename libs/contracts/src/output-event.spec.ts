@@ -110,7 +110,11 @@ describe('output events', () => {
     ['subject', (e: any) => (e.subject = 'course-enrollments/1:2'), 'subject must be "course-enrollments/42:7", got "course-enrollments/1:2"'],
     ['status', (e: any) => (e.data.course_enrollment.status = 'done'), /^data\.course_enrollment\.status must be one of/],
     ['missing field', (e: any) => delete e.data.course_enrollment.urls, 'data.course_enrollment.urls is required'],
-    ['time precision', (e: any) => (e.data.course_enrollment.due_at = '2026-12-31T23:59:59Z'), /^data\.course_enrollment\.due_at must be RFC 3339 in UTC with milliseconds/],
+    [
+      'time precision',
+      (e: any) => (e.data.course_enrollment.due_at = '2026-12-31T23:59:59Z'),
+      /^data\.course_enrollment\.due_at must be RFC 3339 in UTC with milliseconds/,
+    ],
     ['user id type', (e: any) => (e.data.course_enrollment.user.id = 7), 'data.course_enrollment.user.id must be a string, got 7'],
     ['changed field', (e: any) => (e.data.changed_fields = ['colour']), /^data\.changed_fields\[0\] must be one of/],
     ['version', (e: any) => (e.data.version = 0), 'data.version must be a positive integer, got 0'],

@@ -2,23 +2,7 @@ import type { CourseEnrollment, CourseEnrollmentField } from '@app/domain';
 import { COURSE_ENROLLMENT_FIELDS, JOIN_STATUSES } from '@app/domain';
 import { COURSE_PRIVACIES, COURSE_TYPES } from './input-events';
 import { parseJsonValue } from './json';
-import {
-  arrayOf,
-  boolean,
-  Infer,
-  integer,
-  jsonObject,
-  literal,
-  named,
-  nullable,
-  number,
-  object,
-  oneOf,
-  positiveId,
-  required,
-  Schema,
-  string,
-} from './schema';
+import { arrayOf, boolean, Infer, integer, jsonObject, literal, named, nullable, number, object, oneOf, positiveId, required, Schema, string } from './schema';
 import { CANONICAL_MILLIS_PATTERN, toCanonicalMillis } from './time';
 import { ContractViolation, violation } from './violation';
 
@@ -32,26 +16,11 @@ export const OUTPUT_SOURCE = '/enrollment-sync';
 export type OutputEventType = 'created' | 'updated' | 'deleted';
 /** The CloudEvent `type` of output events. */
 export type OutputCloudEventType = `lms.course_enrollment.${OutputEventType}`;
-export const OUTPUT_EVENT_TYPES: readonly OutputCloudEventType[] = [
-  'lms.course_enrollment.created',
-  'lms.course_enrollment.updated',
-  'lms.course_enrollment.deleted',
-];
+export const OUTPUT_EVENT_TYPES: readonly OutputCloudEventType[] = ['lms.course_enrollment.created', 'lms.course_enrollment.updated', 'lms.course_enrollment.deleted'];
 export const outputCloudEventType = (type: OutputEventType | OutputCloudEventType): OutputCloudEventType =>
   type.startsWith('lms.') ? (type as OutputCloudEventType) : `lms.course_enrollment.${type as OutputEventType}`;
 
-export const ENROLLMENT_STATUSES = [
-  'withdrawn',
-  'unknown',
-  'assigned',
-  'passed',
-  'failed',
-  'completed',
-  'expired',
-  'overdue',
-  'in_progress',
-  'enrolled',
-] as const;
+export const ENROLLMENT_STATUSES = ['withdrawn', 'unknown', 'assigned', 'passed', 'failed', 'completed', 'expired', 'overdue', 'in_progress', 'enrolled'] as const;
 
 /** A generic CloudEvent as this service writes it in structured mode. */
 export interface CloudEvent<D = unknown> {
@@ -99,9 +68,7 @@ const enrollmentShape = {
     object({
       id: required(decimalId),
       name: required(nullable(string()), 'real_name if non-empty, else username, else null.'),
-      emails: required(
-        arrayOf(object({ email: required(string()), type: required(string()), is_primary: required(boolean()) })),
-      ),
+      emails: required(arrayOf(object({ email: required(string()), type: required(string()), is_primary: required(boolean()) }))),
     }),
   ),
   course: required(object({ id: required(decimalId), title: required(nullable(string())) })),
@@ -138,11 +105,7 @@ const enrollmentShape = {
   ),
 };
 
-export const courseEnrollmentSchema = named(
-  'CourseEnrollments',
-  object(enrollmentShape, 'The unified LMS CourseEnrollments object (rules.md).'),
-);
-
+export const courseEnrollmentSchema = named('CourseEnrollments', object(enrollmentShape, 'The unified LMS CourseEnrollments object (rules.md).'));
 
 // The schema and the domain type must describe the same object, both ways.
 type Parsed = Infer<typeof courseEnrollmentSchema>;
@@ -157,7 +120,10 @@ void _schemaCoversType;
 void _typeCoversSchema;
 void _sameFields;
 
-const causeEventSchema = object({ source: required(string({ minLength: 1 })), id: required(string({ minLength: 1 })), type: required(string({ minLength: 1 })) }, 'The input event that produced the change.');
+const causeEventSchema = object(
+  { source: required(string({ minLength: 1 })), id: required(string({ minLength: 1 })), type: required(string({ minLength: 1 })) },
+  'The input event that produced the change.',
+);
 const causeJobSchema = object({ job: required(string({ minLength: 1 })) }, 'Work the service did by itself, e.g. `deadline-sweep`.');
 
 export const causeSchema: Schema<Cause> = named('Cause', {

@@ -40,8 +40,7 @@ function codePoints(s: string): number {
   return n;
 }
 
-const withDescription = (json: JsonSchema, description: string | undefined): JsonSchema =>
-  description === undefined ? json : { description, ...json };
+const withDescription = (json: JsonSchema, description: string | undefined): JsonSchema => (description === undefined ? json : { description, ...json });
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -84,8 +83,7 @@ export function integer(opts: { min?: number; max?: number; description?: string
 
 export function number(opts: { min?: number; max?: number; description?: string } = {}): Schema<number> {
   const { min, max, description } = opts;
-  const expectation =
-    min !== undefined && max !== undefined ? `must be a number from ${min} to ${max}` : 'must be a finite number';
+  const expectation = min !== undefined && max !== undefined ? `must be a number from ${min} to ${max}` : 'must be a finite number';
   return {
     parse(v, path) {
       if (typeof v !== 'number' || !Number.isFinite(v) || (min !== undefined && v < min) || (max !== undefined && v > max)) {
@@ -93,11 +91,7 @@ export function number(opts: { min?: number; max?: number; description?: string 
       }
       return v;
     },
-    json: () =>
-      withDescription(
-        { type: 'number', ...(min !== undefined ? { minimum: min } : {}), ...(max !== undefined ? { maximum: max } : {}) },
-        description,
-      ),
+    json: () => withDescription({ type: 'number', ...(min !== undefined ? { minimum: min } : {}), ...(max !== undefined ? { maximum: max } : {}) }, description),
   };
 }
 
@@ -280,8 +274,7 @@ export function arrayOf<T>(items: Schema<T>, opts: { maxItems?: number; descript
       for (let i = 0; i < v.length; i++) out[i] = items.parse(v[i], `${path}[${i}]`);
       return out;
     },
-    json: (ctx) =>
-      withDescription({ type: 'array', items: items.json(ctx), ...(maxItems !== undefined ? { maxItems } : {}) }, description),
+    json: (ctx) => withDescription({ type: 'array', items: items.json(ctx), ...(maxItems !== undefined ? { maxItems } : {}) }, description),
   };
 }
 
@@ -329,11 +322,7 @@ export const optional = <T>(schema: Schema<T>, defaultValue: T, description?: st
   description,
   defaultValue,
   // Never hand out a shared mutable default.
-  fallback: Array.isArray(defaultValue)
-    ? () => [] as unknown as T
-    : isObject(defaultValue)
-      ? () => ({ ...defaultValue })
-      : () => defaultValue,
+  fallback: Array.isArray(defaultValue) ? () => [] as unknown as T : isObject(defaultValue) ? () => ({ ...defaultValue }) : () => defaultValue,
 });
 
 export const maybe = <T>(schema: Schema<T>, description?: string): Maybe<T> => ({ mode: 'maybe', schema, description });
@@ -378,10 +367,7 @@ export function object<S extends Shape>(shape: S, description?: string): Schema<
         }
         properties[key] = json;
       }
-      return withDescription(
-        { type: 'object', properties, ...(requiredKeys.length > 0 ? { required: requiredKeys } : {}) },
-        description,
-      );
+      return withDescription({ type: 'object', properties, ...(requiredKeys.length > 0 ? { required: requiredKeys } : {}) }, description);
     },
   };
 }

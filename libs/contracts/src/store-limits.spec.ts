@@ -18,10 +18,11 @@ const userEvent = (user: Record<string, unknown>) => cloudEvent('lms.user.upsert
 const deletedEvent = (overrides: Record<string, unknown> = {}) => cloudEvent('lms.course.deleted', DELETED, overrides);
 
 /** Both modes of the same event; binary mode carries the attributes as ce_ headers. */
-const bothModes = (e: ReturnType<typeof cloudEvent>) => [
-  ['structured', structured(e)],
-  ['binary', binary(e)],
-] as const;
+const bothModes = (e: ReturnType<typeof cloudEvent>) =>
+  [
+    ['structured', structured(e)],
+    ['binary', binary(e)],
+  ] as const;
 
 /** `{"a":{"a":…{"a":1}…}}`, `depth` objects deep, as JSON text. */
 const nestedObjects = (depth: number): string => '{"a":'.repeat(depth - 1) + '{"a":1}' + '}'.repeat(depth - 1);
@@ -60,9 +61,7 @@ describe('issue 10: a NUL character (U+0000) is a contract violation', () => {
     expect(reject(raw(value, { ...headers, ce_id: Buffer.from('evt\u00009381') }, TEST_TOPICS.courses))).toBe(
       'header ce_id must not contain a NUL character (U+0000), got "evt\\u00009381"',
     );
-    expect(reject(raw(value, { ...headers, ce_source: '/community\u0000' }))).toBe(
-      'header ce_source must not contain a NUL character (U+0000), got "/community\\u0000"',
-    );
+    expect(reject(raw(value, { ...headers, ce_source: '/community\u0000' }))).toBe('header ce_source must not contain a NUL character (U+0000), got "/community\\u0000"');
     expect(reject(raw(value, { ...headers, ce_partitionkey: Buffer.from([0x61, 0x00]) }))).toBe(
       'header ce_partitionkey must not contain a NUL character (U+0000), got "a\\u0000"',
     );
@@ -92,9 +91,7 @@ describe('issue 10: a lone UTF-16 surrogate is a contract violation', () => {
       'data.custom_fields has a key that contains a lone surrogate (an unpaired U+DFFF): "k\\udfff"',
     );
     const { headers, value } = encodeBinary(deletedEvent());
-    expect(reject(raw(value, { ...headers, ce_subject: 's\ud800' }))).toBe(
-      'header ce_subject must not contain a lone surrogate (an unpaired U+D800), got "s\\ud800"',
-    );
+    expect(reject(raw(value, { ...headers, ce_subject: 's\ud800' }))).toBe('header ce_subject must not contain a lone surrogate (an unpaired U+D800), got "s\\ud800"');
   });
 
   it('accepts astral characters (surrogate pairs), escaped or not', () => {
@@ -154,12 +151,8 @@ describe('issue 10: JSON nesting deeper than 32 levels is a contract violation',
 describe('issue 10: numbers a store cannot hold are a contract violation', () => {
   it('rejects a number beyond the double range (1e400 parses to Infinity) in custom_fields', () => {
     const text = JSON.stringify(membershipEvent({ custom_fields: { big: 'BIG' } })).replace('"BIG"', '1e400');
-    expect(reject(raw(text, {}, TEST_TOPICS.memberships))).toBe(
-      'data.custom_fields.big must be a finite number, got Infinity',
-    );
-    expect(reject(raw(text.replace('1e400', '-1e400'), {}, TEST_TOPICS.memberships))).toBe(
-      'data.custom_fields.big must be a finite number, got -Infinity',
-    );
+    expect(reject(raw(text, {}, TEST_TOPICS.memberships))).toBe('data.custom_fields.big must be a finite number, got Infinity');
+    expect(reject(raw(text.replace('1e400', '-1e400'), {}, TEST_TOPICS.memberships))).toBe('data.custom_fields.big must be a finite number, got -Infinity');
   });
 });
 
@@ -183,21 +176,14 @@ describe('issue 10: id and source lengths', () => {
 
 describe('issue 10: timestamps stay within years 0001–9999 and offsets within ±14:00', () => {
   it('rejects a time with year 0000 (applied before, then broke the read API)', () => {
-    expect(reject(structured(deletedEvent({ time: '0000-06-01T00:00:00Z' })))).toBe(
-      'time has year 0000: years run from 0001 to 9999, got "0000-06-01T00:00:00Z"',
-    );
-    expect(reject(binary(deletedEvent({ time: '0000-06-01T00:00:00Z' })))).toBe(
-      'header ce_time has year 0000: years run from 0001 to 9999, got "0000-06-01T00:00:00Z"',
-    );
+    expect(reject(structured(deletedEvent({ time: '0000-06-01T00:00:00Z' })))).toBe('time has year 0000: years run from 0001 to 9999, got "0000-06-01T00:00:00Z"');
+    expect(reject(binary(deletedEvent({ time: '0000-06-01T00:00:00Z' })))).toBe('header ce_time has year 0000: years run from 0001 to 9999, got "0000-06-01T00:00:00Z"');
   });
 
-  it.each(['+16:00', '-16:00', '+18:30', '-20:00', '+23:59', '-23:59', '+14:01', '-14:59', '+15:00'])(
-    'rejects a time with the offset %s',
-    (offset) => {
-      const time = `2026-11-20T10:15:30${offset}`;
-      expect(reject(structured(deletedEvent({ time })))).toBe(`time has a zone offset beyond ±14:00, got "${time}"`);
-    },
-  );
+  it.each(['+16:00', '-16:00', '+18:30', '-20:00', '+23:59', '-23:59', '+14:01', '-14:59', '+15:00'])('rejects a time with the offset %s', (offset) => {
+    const time = `2026-11-20T10:15:30${offset}`;
+    expect(reject(structured(deletedEvent({ time })))).toBe(`time has a zone offset beyond ±14:00, got "${time}"`);
+  });
 
   it.each(['+14:00', '-14:00', '+05:45', '-09:30'])('accepts a time with the offset %s', (offset) => {
     expect(accept(structured(deletedEvent({ time: `2026-11-20T10:15:30${offset}` }))).id).toBe('evt-9381');
@@ -220,8 +206,16 @@ describe('issue 10: timestamps stay within years 0001–9999 and offsets within 
 
   it.each([
     ['due_at', { assignment: { due_at: '0000-12-31T23:59:59Z' } }, 'data.assignment.due_at has year 0000: years run from 0001 to 9999, got "0000-12-31T23:59:59Z"'],
-    ['access_expires_at', { assignment: { access_expires_at: '2026-12-31T23:59:59+20:00' } }, 'data.assignment.access_expires_at has a zone offset beyond ±14:00, got "2026-12-31T23:59:59+20:00"'],
-    ['due_at after UTC', { assignment: { due_at: '9999-12-31T23:00:00-01:00' } }, 'data.assignment.due_at is out of range: 0001-01-01 to 9999-12-31 in UTC, got "9999-12-31T23:00:00-01:00"'],
+    [
+      'access_expires_at',
+      { assignment: { access_expires_at: '2026-12-31T23:59:59+20:00' } },
+      'data.assignment.access_expires_at has a zone offset beyond ±14:00, got "2026-12-31T23:59:59+20:00"',
+    ],
+    [
+      'due_at after UTC',
+      { assignment: { due_at: '9999-12-31T23:00:00-01:00' } },
+      'data.assignment.due_at is out of range: 0001-01-01 to 9999-12-31 in UTC, got "9999-12-31T23:00:00-01:00"',
+    ],
   ])('rejects a %s out of range in a membership', (_label, extra, reason) => {
     for (const [, msg] of bothModes(membershipEvent(extra))) expect(reject(msg)).toBe(reason);
   });
@@ -283,9 +277,7 @@ describe('issue 10: every free string the service stores has a bound', () => {
   it('e-mail addresses: at most 320 characters', () => {
     const email = (n: number) => 'g'.repeat(n - 12) + '@example.com';
     expect(() => reject(structured(userEvent({ emails: [{ email: email(320) }] })))).toThrow(/expected the message to be rejected/);
-    expect(reject(structured(userEvent({ emails: [{ email: email(321) }] })))).toBe(
-      'data.user.emails[0].email must have at most 320 characters, got 321',
-    );
+    expect(reject(structured(userEvent({ emails: [{ email: email(321) }] })))).toBe('data.user.emails[0].email must have at most 320 characters, got 321');
   });
 
   it('a user has at most 100 e-mail addresses (each is copied into every enrollment of the user)', () => {
@@ -303,9 +295,7 @@ describe('issue 10: every free string the service stores has a bound', () => {
   it('a custom field value takes at most 8 KiB as JSON (8,192 bytes)', () => {
     const value = (bytes: number) => ({ note: 'x'.repeat(bytes - 2) }); // the quotes count
     expect(accept(structured(membershipEvent({ custom_fields: value(8192) }))).fact).toMatchObject({ customFields: { note: expect.any(String) } });
-    expect(reject(structured(membershipEvent({ custom_fields: value(8193) })))).toBe(
-      'data.custom_fields.note must take at most 8192 bytes as JSON, got 8193',
-    );
+    expect(reject(structured(membershipEvent({ custom_fields: value(8193) })))).toBe('data.custom_fields.note must take at most 8192 bytes as JSON, got 8193');
     // bytes, not characters: 'é' is two bytes in UTF-8
     expect(reject(structured(membershipEvent({ custom_fields: { note: 'é'.repeat(4096) } })))).toBe(
       'data.custom_fields.note must take at most 8192 bytes as JSON, got 8194',

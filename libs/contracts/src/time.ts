@@ -21,13 +21,7 @@
  * - millis (`2026-11-20T10:15:30.123Z`): timestamps carried inside payloads (`due_at`,
  *   `access_expires_at`, a course's `created_at`), the form rules.md publishes.
  */
-import {
-  formatCanonicalMicros,
-  formatCanonicalMillis,
-  parseTimestamp,
-  type ParsedTimestamp,
-  type TimestampSyntax,
-} from '@app/domain';
+import { formatCanonicalMicros, formatCanonicalMillis, parseTimestamp, type ParsedTimestamp, type TimestampSyntax } from '@app/domain';
 
 export { formatCanonicalMicros, formatCanonicalMillis, type ParsedTimestamp };
 

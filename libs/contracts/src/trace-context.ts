@@ -56,7 +56,10 @@ export function formatTraceparent(p: ParsedTraceparent): string {
 /** Whether a tracestate list is well formed (at most 32 members, unique keys, 512 characters). */
 export function isValidTracestate(text: unknown): text is string {
   if (typeof text !== 'string' || text.length > MAX_TRACESTATE_CHARS) return false;
-  const members = text.split(',').map((m) => m.trim()).filter((m) => m !== '');
+  const members = text
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
   if (members.length > MAX_TRACESTATE_MEMBERS) return false;
   const keys = new Set<string>();
   for (const member of members) {

@@ -1,15 +1,5 @@
 /** The unified LMS CourseEnrollments object, exactly as rules.md defines it. */
-export type EnrollmentStatus =
-  | 'withdrawn'
-  | 'unknown'
-  | 'assigned'
-  | 'passed'
-  | 'failed'
-  | 'completed'
-  | 'expired'
-  | 'overdue'
-  | 'in_progress'
-  | 'enrolled';
+export type EnrollmentStatus = 'withdrawn' | 'unknown' | 'assigned' | 'passed' | 'failed' | 'completed' | 'expired' | 'overdue' | 'in_progress' | 'enrolled';
 
 export interface CourseEnrollment {
   id: string;

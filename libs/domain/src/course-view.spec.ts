@@ -86,6 +86,11 @@ describe('avgCompletionRate', () => {
   ])('%j → %i', (rates, expected) => {
     expect(avgCompletionRate(rates)).toBe(expected);
     // the same from the per-course counters (sum and count) the read API keeps
-    expect(avgCompletionRateOfSum(rates.reduce((a, b) => a + b, 0), rates.length)).toBe(expected);
+    expect(
+      avgCompletionRateOfSum(
+        rates.reduce((a, b) => a + b, 0),
+        rates.length,
+      ),
+    ).toBe(expected);
   });
 });

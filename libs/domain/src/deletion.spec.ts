@@ -6,7 +6,14 @@ import { given } from './testing/given';
 
 /** A published state: user 7 invited by 903, completed at 100%. */
 const published = (): CourseEnrollment => ({
-  ...given(course(1), lesson(1, 10), user(7), membership(1, 7, 'invited', { actor: { id: 903, name: 'Zelda' } }), membership(1, 7, 'joined'), completed(1, 7, 10)).enrollment(1, 7),
+  ...given(
+    course(1),
+    lesson(1, 10),
+    user(7),
+    membership(1, 7, 'invited', { actor: { id: 903, name: 'Zelda' } }),
+    membership(1, 7, 'joined'),
+    completed(1, 7, 10),
+  ).enrollment(1, 7),
   updated_at: '2026-11-01T09:00:00.000Z',
 });
 const NOW = '2026-11-02T10:00:00.123456Z';

@@ -35,13 +35,7 @@ describe('deriveEnrollment: status (rules.md "Status", each rule reachable)', ()
   });
 
   it('3. invited → assigned, even with a grade and every lesson completed', () => {
-    const e = given(
-      ...courseWithTwoLessons(),
-      membership(C, U, 'invited'),
-      completed(C, U, 10),
-      completed(C, U, 11),
-      graded(C, U, 1),
-    ).enrollment(C, U);
+    const e = given(...courseWithTwoLessons(), membership(C, U, 'invited'), completed(C, U, 10), completed(C, U, 11), graded(C, U, 1)).enrollment(C, U);
     expect(e.status).toBe('assigned');
   });
 
@@ -62,10 +56,7 @@ describe('deriveEnrollment: status (rules.md "Status", each rule reachable)', ()
   });
 
   it('6. access_expires_at ≤ now → expired, before overdue', () => {
-    const s = given(
-      ...courseWithTwoLessons(),
-      membership(C, U, 'joined', { at: 1, assignment: { access_expires_at: ms(100), due_at: ms(50) } }),
-    );
+    const s = given(...courseWithTwoLessons(), membership(C, U, 'joined', { at: 1, assignment: { access_expires_at: ms(100), due_at: ms(50) } }));
     expect(s.when({ now: ms(100) }).enrollment(C, U).status).toBe('expired'); // exactly at the instant
     expect(s.when({ now: ms(99) }).enrollment(C, U).status).toBe('overdue');
   });
@@ -149,11 +140,7 @@ describe('deriveEnrollment: membership period', () => {
   });
 
   it('ties in time are broken by source then id (byte order)', () => {
-    const s = given(
-      ...courseWithTwoLessons(),
-      membership(C, U, 'joined', { at: 1, source: '/b', id: 'x' }),
-      membership(C, U, null, { at: 1, source: '/a', id: 'y' }),
-    );
+    const s = given(...courseWithTwoLessons(), membership(C, U, 'joined', { at: 1, source: '/b', id: 'x' }), membership(C, U, null, { at: 1, source: '/a', id: 'y' }));
     expect(s.enrollment(C, U).status).toBe('enrolled');
     const s2 = given(
       ...courseWithTwoLessons(),
@@ -451,7 +438,11 @@ describe('deriveEnrollment: deadlines', () => {
     expect(s.and(graded(C, U, 1)).derived(C, U)?.nextDeadline).toBeNull();
     expect(s.and(membership(C, U, 'invited', { at: 2 })).derived(C, U)?.nextDeadline).toBeNull();
     expect(s.and(courseDeleted(C)).derived(C, U)?.nextDeadline).toBeNull();
-    expect(withAssignment({}).when({ now: ms(50) }).derived(C, U)?.nextDeadline).toBeNull();
+    expect(
+      withAssignment({})
+        .when({ now: ms(50) })
+        .derived(C, U)?.nextDeadline,
+    ).toBeNull();
   });
 });
 

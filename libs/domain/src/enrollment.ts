@@ -107,10 +107,7 @@ interface DerivedEnrollmentBase {
 }
 
 export type DerivedEnrollment = DerivedEnrollmentBase &
-  (
-    | { /** At least one membership fact. */ exists: true; enrollment: CourseEnrollmentWithoutUpdatedAt }
-    | { exists: false; enrollment: null }
-  );
+  ({ /** At least one membership fact. */ exists: true; enrollment: CourseEnrollmentWithoutUpdatedAt } | { exists: false; enrollment: null });
 
 export const enrollmentId = (courseId: number, userId: number): string => `${courseId}:${userId}`;
 
@@ -310,9 +307,7 @@ export function deriveEnrollment(facts: EnrollmentFacts, ctx: DeriveContext): De
   const completion = courseCompletion(structure, progress.completed);
 
   const userDeleted = userFact?.deleted === true;
-  const erasedActorIds = [...new Set(memberships.flatMap((f) => (f.actor && facts.erasedUserIds.has(f.actor.id) ? [f.actor.id] : [])))].sort(
-    (a, b) => a - b,
-  );
+  const erasedActorIds = [...new Set(memberships.flatMap((f) => (f.actor && facts.erasedUserIds.has(f.actor.id) ? [f.actor.id] : [])))].sort((a, b) => a - b);
   const deleted = structure.courseDeleted || userDeleted;
   const exists = memberships.length > 0;
 
@@ -364,9 +359,7 @@ export function deriveEnrollment(facts: EnrollmentFacts, ctx: DeriveContext): De
     attempts_count: grade ? grade.attemptsCount : null,
     is_mandatory: membership.assignment.is_mandatory,
     assigned_by:
-      membership.assignedBy && erasedActorIds.includes(Number(membership.assignedBy.id))
-        ? { id: membership.assignedBy.id, name: null }
-        : membership.assignedBy,
+      membership.assignedBy && erasedActorIds.includes(Number(membership.assignedBy.id)) ? { id: membership.assignedBy.id, name: null } : membership.assignedBy,
     urls: courseUrls(ctx.courseUrlTemplate, courseId, course ? course.slug : null),
     created_at: toMillisIso(membership.createdAt),
     custom_fields: membership.customFields,

@@ -21,7 +21,10 @@ describe('compareUtf8', () => {
     const codePoint = fc.oneof(fc.integer({ min: 0, max: 0xd7ff }), fc.integer({ min: 0xe000, max: 0x10ffff }), fc.integer({ min: 0xe000, max: 0xffff }));
     const str = fc.array(codePoint, { maxLength: 6 }).map((cps) => String.fromCodePoint(...cps));
     const near = fc.constantFrom('', 'a', '\uE000', '\uFFFF', '\u{10000}', '\u{1F600}', '\u00E9');
-    const s = fc.oneof(str, fc.tuple(near, str).map(([x, y]) => x + y));
+    const s = fc.oneof(
+      str,
+      fc.tuple(near, str).map(([x, y]) => x + y),
+    );
     fc.assert(
       fc.property(s, s, (a, b) => compareUtf8(a, b) === Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))),
       { numRuns: 300 },

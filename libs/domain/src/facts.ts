@@ -80,14 +80,8 @@ export interface UserProfile {
 
 /** Latest-wins registers: an upsert or a tombstone. */
 export type CourseFact = { meta: FactMeta; courseId: number } & ({ deleted: false; course: Course } | { deleted: true });
-export type SectionFact = { meta: FactMeta; courseId: number; sectionId: number } & (
-  | { deleted: false; section: Section }
-  | { deleted: true }
-);
-export type LessonFact = { meta: FactMeta; courseId: number; lessonId: number } & (
-  | { deleted: false; lesson: Lesson }
-  | { deleted: true }
-);
+export type SectionFact = { meta: FactMeta; courseId: number; sectionId: number } & ({ deleted: false; section: Section } | { deleted: true });
+export type LessonFact = { meta: FactMeta; courseId: number; lessonId: number } & ({ deleted: false; lesson: Lesson } | { deleted: true });
 /** A deleted user's fact carries no profile: erasure keeps nothing personal. */
 export type UserFact = { meta: FactMeta; userId: number } & ({ deleted: false; user: UserProfile } | { deleted: true });
 

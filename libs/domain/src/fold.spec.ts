@@ -17,7 +17,16 @@ describe('foldFacts', () => {
   });
 
   it('keeps deleted enrollments, flagged', () => {
-    const result = given(course(1), course(2), courseDeleted(2), user(5), userDeleted(6), membership(1, 5, 'joined'), membership(2, 5, 'joined'), membership(1, 6, 'joined')).fold();
+    const result = given(
+      course(1),
+      course(2),
+      courseDeleted(2),
+      user(5),
+      userDeleted(6),
+      membership(1, 5, 'joined'),
+      membership(2, 5, 'joined'),
+      membership(1, 6, 'joined'),
+    ).fold();
     expect([...result.values()].map((d) => [d.id, d.deleted, d.courseDeleted, d.userDeleted])).toEqual([
       ['1:5', false, false, false],
       ['1:6', true, false, true],
@@ -32,8 +41,16 @@ describe('foldFacts', () => {
     expect(foldFacts([b, a], DEFAULT_CTX).get('1:5')?.enrollment?.status).toBe('withdrawn');
   });
 
-  it('indexFacts keeps every user with a deletion fact and each course\'s latest upsert, whatever came after', () => {
-    const index = indexFacts([user(1, { at: 1 }), userDeleted(1, { at: 2 }), user(1, { at: 3 }), userDeleted(2), user(3), course(4, { at: 1, name: 'kept' }), courseDeleted(4, { at: 2 })]);
+  it("indexFacts keeps every user with a deletion fact and each course's latest upsert, whatever came after", () => {
+    const index = indexFacts([
+      user(1, { at: 1 }),
+      userDeleted(1, { at: 2 }),
+      user(1, { at: 3 }),
+      userDeleted(2),
+      user(3),
+      course(4, { at: 1, name: 'kept' }),
+      courseDeleted(4, { at: 2 }),
+    ]);
     expect([...index.erasedUserIds].sort()).toEqual([1, 2]);
     const cf = index.courseFacts(4);
     expect(cf.course?.deleted).toBe(true);

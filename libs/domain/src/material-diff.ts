@@ -63,10 +63,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * without `updated_at`, so the list is the same whether or not `next` carries it). Empty = no
  * material change: publish nothing.
  */
-export function materialDiff(
-  prev: CourseEnrollmentWithoutUpdatedAt | null,
-  next: CourseEnrollmentWithoutUpdatedAt,
-): CourseEnrollmentField[] {
+export function materialDiff(prev: CourseEnrollmentWithoutUpdatedAt | null, next: CourseEnrollmentWithoutUpdatedAt): CourseEnrollmentField[] {
   if (prev === null) return MATERIAL_FIELDS.filter((f) => next[f] !== null && next[f] !== undefined);
   return MATERIAL_FIELDS.filter((f) => !jsonEqual(prev[f], next[f]));
 }

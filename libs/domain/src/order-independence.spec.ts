@@ -31,34 +31,30 @@ const maybeInstant = fc.option(instant, { nil: null });
 type FactBody = Fact extends infer F ? (F extends Fact ? Omit<F, 'meta'> : never) : never;
 
 const body: fc.Arbitrary<FactBody> = fc.oneof(
-  fc.record({ c: courseId, name: fc.constantFrom('A', 'B'), slug: fc.constantFrom('', 'x y') }).map(
-    ({ c, name, slug }): FactBody => ({ kind: 'course', courseId: c, deleted: false, course: { ...defaultCourse(c), name, slug } }),
-  ),
+  fc
+    .record({ c: courseId, name: fc.constantFrom('A', 'B'), slug: fc.constantFrom('', 'x y') })
+    .map(({ c, name, slug }): FactBody => ({ kind: 'course', courseId: c, deleted: false, course: { ...defaultCourse(c), name, slug } })),
   courseId.map((c): FactBody => ({ kind: 'course', courseId: c, deleted: true })),
-  fc.record({ c: courseId, s: sectionId, position: fc.integer({ min: 0, max: 2 }) }).map(
-    ({ c, s, position }): FactBody => ({ kind: 'section', courseId: c, sectionId: s, deleted: false, section: { id: s, name: `S${s}`, position } }),
-  ),
+  fc
+    .record({ c: courseId, s: sectionId, position: fc.integer({ min: 0, max: 2 }) })
+    .map(({ c, s, position }): FactBody => ({ kind: 'section', courseId: c, sectionId: s, deleted: false, section: { id: s, name: `S${s}`, position } })),
   fc.record({ c: courseId, s: sectionId }).map(({ c, s }): FactBody => ({ kind: 'section', courseId: c, sectionId: s, deleted: true })),
   fc
     .record({ c: courseId, l: lessonId, s: sectionId, status: fc.constantFrom('published' as const, 'published' as const, 'draft' as const) })
-    .map(
-      ({ c, l, s, status }): FactBody => ({
-        kind: 'lesson',
-        courseId: c,
-        lessonId: l,
-        deleted: false,
-        lesson: { id: l, section_id: s, name: `L${l}`, type: 'lesson', status, position: l },
-      }),
-    ),
-  fc.record({ c: courseId, l: lessonId }).map(({ c, l }): FactBody => ({ kind: 'lesson', courseId: c, lessonId: l, deleted: true })),
-  fc.record({ u: userId, real_name: fc.constantFrom('', 'Real') }).map(
-    ({ u, real_name }): FactBody => ({
-      kind: 'user',
-      userId: u,
+    .map(({ c, l, s, status }): FactBody => ({
+      kind: 'lesson',
+      courseId: c,
+      lessonId: l,
       deleted: false,
-      user: { id: u, username: `u${u}`, real_name, avatar: null, emails: [{ email: `u${u}@x.test`, type: 'work', is_primary: true }] },
-    }),
-  ),
+      lesson: { id: l, section_id: s, name: `L${l}`, type: 'lesson', status, position: l },
+    })),
+  fc.record({ c: courseId, l: lessonId }).map(({ c, l }): FactBody => ({ kind: 'lesson', courseId: c, lessonId: l, deleted: true })),
+  fc.record({ u: userId, real_name: fc.constantFrom('', 'Real') }).map(({ u, real_name }): FactBody => ({
+    kind: 'user',
+    userId: u,
+    deleted: false,
+    user: { id: u, username: `u${u}`, real_name, avatar: null, emails: [{ email: `u${u}@x.test`, type: 'work', is_primary: true }] },
+  })),
   userId.map((u): FactBody => ({ kind: 'user', userId: u, deleted: true })),
   ...[1, 2, 3].map(() =>
     fc
@@ -80,16 +76,14 @@ const body: fc.Arbitrary<FactBody> = fc.oneof(
   ...[1, 2, 3].map(() =>
     fc
       .record({ c: courseId, u: userId, l: lessonId, done: fc.boolean(), spent: fc.option(fc.integer({ min: 0, max: 600 }), { nil: null }) })
-      .map(
-        ({ c, u, l, done, spent }): FactBody => ({
-          kind: 'progress',
-          courseId: c,
-          userId: u,
-          lessonId: l,
-          completed: done,
-          timeSpentSeconds: done ? spent : null,
-        }),
-      ),
+      .map(({ c, u, l, done, spent }): FactBody => ({
+        kind: 'progress',
+        courseId: c,
+        userId: u,
+        lessonId: l,
+        completed: done,
+        timeSpentSeconds: done ? spent : null,
+      })),
   ),
   fc
     .record({ c: courseId, u: userId, n: fc.integer({ min: 1, max: 3 }), score: fc.integer({ min: 0, max: 100 }), passed: fc.boolean() })
@@ -100,7 +94,11 @@ const typeOf = (b: FactBody): string => `${b.kind}${'deleted' in b && b.deleted 
 
 /** A log of distinct events: (source, id) unique, ids with prefixes so byte order matters. */
 const factLog: fc.Arbitrary<Fact[]> = fc
-  .array(fc.record({ time: instant, source: fc.constantFrom(...SOURCES), prefix: fc.constantFrom('', 'e', 'E', 'é'), body }), { minLength: 1, maxLength: 60, size: 'medium' })
+  .array(fc.record({ time: instant, source: fc.constantFrom(...SOURCES), prefix: fc.constantFrom('', 'e', 'E', 'é'), body }), {
+    minLength: 1,
+    maxLength: 60,
+    size: 'medium',
+  })
   .map((items) =>
     items.map(({ time, source, prefix, body: b }, i) => {
       const meta: FactMeta = { time, source, id: `${prefix}${i}`, type: typeOf(b) };
@@ -142,7 +140,11 @@ describe('order independence (property)', () => {
               lastUpsert: latest(of('course').filter((f): f is CourseUpsertFact & { kind: 'course' } => f.courseId === d.courseId && !f.deleted)),
               user: latest(of('user').filter((f) => f.userId === d.userId)),
               // deliberately every user's deletion, not only the actors': more ids change nothing
-              erasedUserIds: new Set(of('user').filter((f) => f.deleted).map((f) => f.userId)),
+              erasedUserIds: new Set(
+                of('user')
+                  .filter((f) => f.deleted)
+                  .map((f) => f.userId),
+              ),
               // deliberately unfiltered: other courses'/users' facts must be ignored
               sections: of('section'),
               lessons: of('lesson'),
@@ -199,8 +201,6 @@ describe('order independence (property)', () => {
       }),
       { numRuns: 300, seed: 42 },
     );
-    expect([...seen].sort()).toEqual(
-      ['assigned', 'completed', 'enrolled', 'expired', 'failed', 'in_progress', 'overdue', 'passed', 'unknown', 'withdrawn'].sort(),
-    );
+    expect([...seen].sort()).toEqual(['assigned', 'completed', 'enrolled', 'expired', 'failed', 'in_progress', 'overdue', 'passed', 'unknown', 'withdrawn'].sort());
   });
 });

@@ -112,7 +112,13 @@ describe('time', () => {
     fc.assert(
       fc.property(instant, (i) => {
         const canonical = parseInstant(render(i));
-        const micro = i.digits >= 6 ? String(i.extra).padStart(6, '0').slice(0, 3) : String(i.extra).padStart(6, '0').slice(0, Math.max(0, i.digits - 3)).padEnd(3, '0');
+        const micro =
+          i.digits >= 6
+            ? String(i.extra).padStart(6, '0').slice(0, 3)
+            : String(i.extra)
+                .padStart(6, '0')
+                .slice(0, Math.max(0, i.digits - 3))
+                .padEnd(3, '0');
         expect(canonical).toBe(`${new Date(i.ms).toISOString().slice(0, 23)}${micro}Z`);
       }),
       { numRuns: 2000 },

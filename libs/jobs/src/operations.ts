@@ -23,7 +23,9 @@ export const DEADLINE_SWEEP_SCHEDULER_ID = 'deadline-sweep-every-30s';
  * (a replay is meant to be repeatable after a fix).
  */
 export function replayJobId(data: ReplayJobData, at = new Date()): string {
-  const what = createHash('sha1').update(JSON.stringify([data.topic, data.fromOffset ?? null, data.fromTimestamp ?? null])).digest('hex');
+  const what = createHash('sha1')
+    .update(JSON.stringify([data.topic, data.fromOffset ?? null, data.fromTimestamp ?? null]))
+    .digest('hex');
   return jobId('replay', what.slice(0, 12), at.toISOString().slice(0, 16).replace(/[-T:]/g, ''));
 }
 

@@ -22,12 +22,7 @@ describe('fitting a dead letter to the topic limit', () => {
   });
 
   it('drops the original headers and cuts the key when they alone do not fit, keeping the dlq headers', () => {
-    const m = deadLetterMessage(
-      { key: Buffer.alloc(30_000, 1), value: Buffer.alloc(10, 2), headers: { huge: Buffer.alloc(30_000, 3) } },
-      origin,
-      'bad',
-      'apply',
-    );
+    const m = deadLetterMessage({ key: Buffer.alloc(30_000, 1), value: Buffer.alloc(10, 2), headers: { huge: Buffer.alloc(30_000, 3) } }, origin, 'bad', 'apply');
     const fitted = fitDeadLetter(m, 20_000);
     expect(recordBytes(fitted)).toBeLessThanOrEqual(20_000);
     expect(fitted.headers.huge).toBeUndefined();

@@ -122,7 +122,7 @@ export class DeadLetterPublisher {
     );
     let budget = this.maxMessageBytes - BATCH_OVERHEAD_BYTES;
     let fitted = messages.map((m) => fitDeadLetter(m, budget));
-    for (let sent = 0; sent < fitted.length; ) {
+    for (let sent = 0; sent < fitted.length;) {
       const chunk = chunkFrom(fitted, sent, budget);
       try {
         await this.producer.send({ topic: this.dlqTopic, acks: -1, messages: chunk });

@@ -58,7 +58,7 @@ describe('classifyFailure', () => {
     expect(isRecordRefused(new KafkaJSConnectionError('down'))).toBe(false);
   });
 
-  it('names the refusal by its type and the broker\'s message, also when wrapped', () => {
+  it("names the refusal by its type and the broker's message, also when wrapped", () => {
     const tooLarge = new KafkaJSProtocolError({
       message: 'The request included a message larger than the max message size the server will accept',
       type: 'MESSAGE_TOO_LARGE',

@@ -78,15 +78,9 @@ const KAFKA_TRANSIENT_NAMES = new Set([
  * Broker refusals of the records themselves: resending the same records can never succeed.
  * The relay parks such an event; every other failure to publish is retried.
  */
-const KAFKA_RECORD_REFUSALS = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_RECORD',
-  'CORRUPT_MESSAGE',
-  'INVALID_TIMESTAMP',
-]);
+const KAFKA_RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP']);
 
-const asErrorLike = (err: unknown): ErrorLike | null => (err !== null && typeof err === 'object' ? (err) : null);
+const asErrorLike = (err: unknown): ErrorLike | null => (err !== null && typeof err === 'object' ? err : null);
 
 /** The error and the errors it wraps (TypeORM driverError, `cause`, kafkajs originalError), outermost first. */
 function chain(err: unknown): ErrorLike[] {

@@ -108,7 +108,9 @@ export async function assertTopicsExist(kafka: Kafka, config: AppConfig): Promis
   }
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = topicSpecs(config).filter((s) => !existing.has(s.topic)).map((s) => s.topic);
+    const missing = topicSpecs(config)
+      .filter((s) => !existing.has(s.topic))
+      .map((s) => s.topic);
     if (missing.length > 0) {
       throw new Error(`Kafka topics missing: ${missing.join(', ')} (run "npm run infra:up" or create them)`);
     }

@@ -33,7 +33,10 @@ export function clientCredentialsTokenProvider(
       signal: AbortSignal.timeout(10_000),
     });
     // The answer may echo the request; only the status goes into the message.
-    if (!res.ok) throw new KafkaSecurityError(`OAuth token endpoint KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL answered ${res.status} for client KAFKA_SASL_USERNAME=${endpoint.clientId}`);
+    if (!res.ok)
+      throw new KafkaSecurityError(
+        `OAuth token endpoint KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL answered ${res.status} for client KAFKA_SASL_USERNAME=${endpoint.clientId}`,
+      );
     const json = (await res.json()) as { access_token?: unknown; expires_in?: unknown };
     if (typeof json.access_token !== 'string' || json.access_token === '') {
       throw new KafkaSecurityError('OAuth token endpoint KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL answered without an access_token');
@@ -71,7 +74,8 @@ export function kafkaSaslOptions(sasl: KafkaSasl): SASLOptions {
 
 const causes = (err: unknown): unknown[] => {
   const chain: unknown[] = [];
-  for (let e = err; e && chain.length < 5; e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError) chain.push(e);
+  for (let e = err; e && chain.length < 5; e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError)
+    chain.push(e);
   return chain;
 };
 

@@ -46,7 +46,11 @@ describe('PoisonIsolatingSlice', () => {
 
   it('bisects down to the one message the store refuses, refuses it at apply with the error, applies every other', async () => {
     const s = store((ids) => (ids.includes('e-13') ? pgError('54000', 'store limit') : undefined));
-    const slice = new PoisonIsolatingSlice(Array.from({ length: 40 }, (_, i) => valid(i)), topics, s.apply);
+    const slice = new PoisonIsolatingSlice(
+      Array.from({ length: 40 }, (_, i) => valid(i)),
+      topics,
+      s.apply,
+    );
     const results = await slice.run();
     expect(results.filter((r) => r.outcome === 'refused')).toEqual([
       { outcome: 'refused', stage: 'apply', reason: 'refused when applied: store limit (SQLSTATE 54000)' },
@@ -59,7 +63,11 @@ describe('PoisonIsolatingSlice', () => {
   it('isolates several poison messages in one slice', async () => {
     const bad = new Set(['e-0', 'e-7', 'e-8', 'e-31']);
     const s = store((ids) => (ids.some((id) => bad.has(id)) ? new RangeError('Maximum call stack size exceeded') : undefined));
-    const slice = new PoisonIsolatingSlice(Array.from({ length: 32 }, (_, i) => valid(i)), topics, s.apply);
+    const slice = new PoisonIsolatingSlice(
+      Array.from({ length: 32 }, (_, i) => valid(i)),
+      topics,
+      s.apply,
+    );
     const results = await slice.run();
     expect(results.flatMap((r, i) => (r.outcome === 'refused' ? [i] : []))).toEqual([0, 7, 8, 31]);
     expect(s.applied).toHaveLength(28);
@@ -89,7 +97,11 @@ describe('PoisonIsolatingSlice', () => {
       }
       return undefined;
     });
-    const slice = new PoisonIsolatingSlice(Array.from({ length: 16 }, (_, i) => valid(i)), topics, s.apply);
+    const slice = new PoisonIsolatingSlice(
+      Array.from({ length: 16 }, (_, i) => valid(i)),
+      topics,
+      s.apply,
+    );
     await expect(slice.run()).rejects.toMatchObject({ code: '57P03' });
     const callsWhenDown = s.calls.length;
     down = false;
@@ -124,13 +136,23 @@ describe('PoisonIsolatingSlice', () => {
   it('calls beforeRetry between the transactions of a bisection (a consumer heartbeats there), and throws what it throws', async () => {
     const s = store((ids) => (ids.includes('e-3') ? pgError('22021', 'invalid byte sequence') : undefined));
     let beats = 0;
-    const slice = new PoisonIsolatingSlice(Array.from({ length: 8 }, (_, i) => valid(i)), topics, s.apply, { beforeRetry: async () => void beats++ });
+    const slice = new PoisonIsolatingSlice(
+      Array.from({ length: 8 }, (_, i) => valid(i)),
+      topics,
+      s.apply,
+      { beforeRetry: async () => void beats++ },
+    );
     await slice.run();
     expect(beats).toBe(s.calls.length - 1);
 
-    const lost = new PoisonIsolatingSlice(Array.from({ length: 8 }, (_, i) => valid(i)), topics, s.apply, {
-      beforeRetry: () => Promise.reject(new Error('rebalancing')),
-    });
+    const lost = new PoisonIsolatingSlice(
+      Array.from({ length: 8 }, (_, i) => valid(i)),
+      topics,
+      s.apply,
+      {
+        beforeRetry: () => Promise.reject(new Error('rebalancing')),
+      },
+    );
     await expect(lost.run()).rejects.toThrow('rebalancing');
   });
 });

@@ -35,11 +35,7 @@ export class TopicReplay {
     private readonly apply: ApplyPort,
   ) {}
 
-  async run(
-    req: ReplayRequest,
-    groupId: string,
-    onProgress?: (p: ReplayProgress, invalidReasons: string[]) => Promise<void> | void,
-  ): Promise<ReplayProgress> {
+  async run(req: ReplayRequest, groupId: string, onProgress?: (p: ReplayProgress, invalidReasons: string[]) => Promise<void> | void): Promise<ReplayProgress> {
     const admin = this.kafka.admin();
     await admin.connect();
     const progress: ReplayProgress = { read: 0, total: 0, applied: 0, duplicate: 0, noop: 0, invalid: 0 };
@@ -87,7 +83,7 @@ export class TopicReplay {
                     topic: req.topic,
                     partition: batch.partition,
                     message: m,
-                    decodeAs: req.topic === this.topics.dlq ? m.headers?.[DLQ_HEADERS.topic]?.toString() ?? req.topic : req.topic,
+                    decodeAs: req.topic === this.topics.dlq ? (m.headers?.[DLQ_HEADERS.topic]?.toString() ?? req.topic) : req.topic,
                   })),
                   this.topics,
                   this.apply,
@@ -100,9 +96,7 @@ export class TopicReplay {
                 const last = batch.messages[batch.messages.length - 1];
                 if (last) {
                   resolveOffset(last.offset);
-                  await consumer.commitOffsets([
-                    { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-                  ]);
+                  await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
                 }
                 await heartbeat();
                 await onProgress?.({ ...progress }, reasons);

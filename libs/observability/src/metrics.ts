@@ -60,13 +60,16 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
     if (this.port === undefined) return;
     const server = createServer((req, res) => {
       if (req.url === '/metrics') {
-        this.registry.metrics().then((text) => {
-          res.writeHead(200, { 'Content-Type': this.registry.contentType });
-          res.end(text);
-        }, (err: Error) => {
-          res.writeHead(500);
-          res.end(err.message);
-        });
+        this.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'Content-Type': this.registry.contentType });
+            res.end(text);
+          },
+          (err: Error) => {
+            res.writeHead(500);
+            res.end(err.message);
+          },
+        );
       } else if (req.url === '/health/live') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end('{"status":"ok"}');
@@ -114,10 +117,7 @@ export function createMetricsRegistry(): MetricsRegistry {
 
 @Global()
 @Module({
-  providers: [
-    { provide: MetricsRegistry, useFactory: createMetricsRegistry },
-    PipelineMetrics,
-  ],
+  providers: [{ provide: MetricsRegistry, useFactory: createMetricsRegistry }, PipelineMetrics],
   exports: [MetricsRegistry, PipelineMetrics],
 })
 export class MetricsModule {}

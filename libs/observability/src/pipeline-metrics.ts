@@ -45,7 +45,7 @@ export class PipelineMetrics {
     });
     this.outboxPending = new Gauge({
       name: 'enrollment_sync_outbox_pending',
-      help: 'Events written to the outbox and not yet published, parked ones excluded (as of the relay\'s last look)',
+      help: "Events written to the outbox and not yet published, parked ones excluded (as of the relay's last look)",
       registers: [registry],
     });
     this.outboxParked = new Gauge({
@@ -55,7 +55,7 @@ export class PipelineMetrics {
     });
     this.relayPublishSeconds = new Histogram({
       name: 'enrollment_sync_relay_publish_seconds',
-      help: 'Time from an event\'s insert into the outbox to the broker\'s acknowledgement of it',
+      help: "Time from an event's insert into the outbox to the broker's acknowledgement of it",
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     });

@@ -87,12 +87,7 @@ export function restoreTraceHeaders(message: { headers?: Record<string, unknown>
  * Runs `fn` in an active span of the pipeline's tracer: the attributes `done` derives from its
  * result are set on success, a failure is recorded on the span and rethrown, and the span ends.
  */
-export function inPipelineSpan<T>(
-  name: string,
-  options: SpanOptions,
-  fn: () => Promise<T>,
-  done: (result: T) => Attributes,
-): Promise<T> {
+export function inPipelineSpan<T>(name: string, options: SpanOptions, fn: () => Promise<T>, done: (result: T) => Attributes): Promise<T> {
   return pipelineTracer().startActiveSpan(name, options, async (span) => {
     try {
       const result = await fn();

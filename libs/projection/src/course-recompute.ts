@@ -48,7 +48,11 @@ export class CourseRecompute {
     const { courseId } = request;
     const walked = await this.walker.walk(
       this.enrollments.ofCourse(courseId),
-      (tx, keys) => this.projector.project(tx, keys.map((k) => ({ ...k, cause: request.cause, traceContext: request.traceContext }))),
+      (tx, keys) =>
+        this.projector.project(
+          tx,
+          keys.map((k) => ({ ...k, cause: request.cause, traceContext: request.traceContext })),
+        ),
       async (p, chunk) => {
         progress.published += chunk.published;
         await onProgress?.({ ...progress, ...p });

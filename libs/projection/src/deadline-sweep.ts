@@ -21,7 +21,12 @@ export class DeadlineSweep {
     let published = 0;
     const walked = await this.walker.walk(
       this.enrollments.dueForDeadline(at),
-      (tx, keys) => this.projector.project(tx, keys.map((k) => ({ ...k, cause: DEADLINE_SWEEP_CAUSE })), at),
+      (tx, keys) =>
+        this.projector.project(
+          tx,
+          keys.map((k) => ({ ...k, cause: DEADLINE_SWEEP_CAUSE })),
+          at,
+        ),
       (_, chunk) => {
         published += chunk.published;
       },

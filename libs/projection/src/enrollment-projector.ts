@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildOutputEvent, OutputCause, OutputEventType, TraceContext } from '@app/contracts';
 import { CourseEnrollment, deletedEnrollmentState, deriveEnrollment, materialDiff, stampUpdatedAt } from '@app/domain';
-import {
-  EnrollmentKey,
-  EnrollmentRepository,
-  EnrollmentRow,
-  FactRepository,
-  OutboxEntry,
-  OutboxRepository,
-  Sql,
-} from '@app/persistence';
+import { EnrollmentKey, EnrollmentRepository, EnrollmentRow, FactRepository, OutboxEntry, OutboxRepository, Sql } from '@app/persistence';
 
 export interface ProjectionTarget extends EnrollmentKey {
   cause: OutputCause;
@@ -114,12 +106,7 @@ export class EnrollmentProjector {
   }
 }
 
-function rowOf(
-  derived: ReturnType<typeof deriveEnrollment> & { exists: true },
-  version: number,
-  deleted: boolean,
-  state: CourseEnrollment,
-): EnrollmentRow {
+function rowOf(derived: ReturnType<typeof deriveEnrollment> & { exists: true }, version: number, deleted: boolean, state: CourseEnrollment): EnrollmentRow {
   return {
     courseId: derived.courseId,
     userId: derived.userId,

@@ -1,14 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { InputEvent, TraceContext } from '@app/contracts';
 import { inPipelineSpan, linksTo } from '@app/observability';
-import {
-  Database,
-  EnrollmentRepository,
-  eventKey,
-  FactRepository,
-  ProcessedEventsRepository,
-  RecomputeRequestRepository,
-} from '@app/persistence';
+import { Database, EnrollmentRepository, eventKey, FactRepository, ProcessedEventsRepository, RecomputeRequestRepository } from '@app/persistence';
 import { EnrollmentProjector, ProjectionTarget } from './enrollment-projector';
 
 /** What became of one input event (dead letters are decided before, at the edge). */
@@ -60,10 +53,18 @@ export class InputApplier {
       const fresh = await this.processed.claim(tx, [...firstSeen.values()]);
       const toStore = [...firstSeen.values()].filter((e) => fresh.has(eventKey(e)));
 
-      const stored = await this.facts.store(tx, toStore.map((e) => e.fact));
+      const stored = await this.facts.store(
+        tx,
+        toStore.map((e) => e.fact),
+      );
       // Before the enrollments of changed users are looked up (see EnrollmentRepository.lockOwners).
       await this.enrollments.lockOwners(tx, [...stored.changedUsers.keys()], [...stored.changedCourses.keys()], 'exclusive');
-      await this.enrollments.lockOwners(tx, stored.newMemberships.map((k) => k.userId), stored.newMemberships.map((k) => k.courseId), 'shared');
+      await this.enrollments.lockOwners(
+        tx,
+        stored.newMemberships.map((k) => k.userId),
+        stored.newMemberships.map((k) => k.courseId),
+        'shared',
+      );
       const traceOf = (cause: { source: string; id: string }): TraceContext | null => firstSeen.get(eventKey(cause))?.traceContext ?? null;
       await this.recompute.request(tx, stored.changedCourses, new Map([...stored.changedCourses].map(([courseId, cause]) => [courseId, traceOf(cause)])));
 

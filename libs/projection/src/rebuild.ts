@@ -25,7 +25,11 @@ export class Rebuild {
     let published = 0;
     const walked = await this.walker.walk(
       this.enrollments.withMembershipFacts(),
-      (tx, keys) => this.projector.project(tx, keys.map((k) => ({ ...k, cause: REBUILD_CAUSE }))),
+      (tx, keys) =>
+        this.projector.project(
+          tx,
+          keys.map((k) => ({ ...k, cause: REBUILD_CAUSE })),
+        ),
       async (p, chunk) => {
         published += chunk.published;
         await onProgress?.({ ...p, published });

@@ -78,10 +78,7 @@ export const events = {
     key: `${m.course_id}:${m.user_id}`,
     value: envelope('lms.membership.changed', m, o),
   }),
-  lessonCompleted: (
-    p: { course_id: number; lesson_id: number; user_id: number; time_spent_seconds?: number },
-    o: EventOptions,
-  ): InputMessage => ({
+  lessonCompleted: (p: { course_id: number; lesson_id: number; user_id: number; time_spent_seconds?: number }, o: EventOptions): InputMessage => ({
     topic: 'lessonProgress',
     key: `${p.course_id}:${p.user_id}`,
     value: envelope('lms.lesson.completed', p, o),
@@ -91,10 +88,7 @@ export const events = {
     key: `${p.course_id}:${p.user_id}`,
     value: envelope('lms.lesson.uncompleted', p, o),
   }),
-  courseGraded: (
-    g: { course_id: number; user_id: number; attempt_number: number; score: number; passed: boolean },
-    o: EventOptions,
-  ): InputMessage => ({
+  courseGraded: (g: { course_id: number; user_id: number; attempt_number: number; score: number; passed: boolean }, o: EventOptions): InputMessage => ({
     topic: 'lessonProgress',
     key: `${g.course_id}:${g.user_id}`,
     value: envelope('lms.course.graded', g, o),

@@ -37,8 +37,20 @@ describe('slotGaps', () => {
   it('counts a slot that appears later from its first sample', () => {
     const gaps = slotGaps([
       { at: 0, owned: new Map([[0, true]]) },
-      { at: 250, owned: new Map([[0, true], [1, false]]) },
-      { at: 500, owned: new Map([[0, true], [1, true]]) },
+      {
+        at: 250,
+        owned: new Map([
+          [0, true],
+          [1, false],
+        ]),
+      },
+      {
+        at: 500,
+        owned: new Map([
+          [0, true],
+          [1, true],
+        ]),
+      },
     ]);
     expect(gaps.intervals).toEqual([{ slot: 1, from: 250, to: 500, open: false }]);
   });

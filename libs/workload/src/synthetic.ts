@@ -93,12 +93,21 @@ export function* syntheticWorkload(opts: Partial<WorkloadOptions> = {}): Generat
       if (s < 0.4) {
         yield events.courseGraded({ course_id: course, user_id: user, attempt_number: pick(3), score: Math.round(rand() * 1000) / 10, passed: rand() < 0.7 }, meta());
       } else if (s < 0.8) {
-        yield events.userUpserted({ id: user, username: `user${user}`, real_name: `User ${user}`, emails: [{ email: `u${user}@example.com`, type: 'work', is_primary: true }] }, meta());
+        yield events.userUpserted(
+          { id: user, username: `user${user}`, real_name: `User ${user}`, emails: [{ email: `u${user}@example.com`, type: 'work', is_primary: true }] },
+          meta(),
+        );
       } else {
         const l = pick(LESSONS);
         yield events.lessonUpserted(
           course,
-          { id: lessonId(course, l), section_id: sectionId(course, l <= LESSONS / 2 ? 1 : 2), name: `Lesson ${l}`, status: rand() < 0.8 ? 'published' : 'draft', position: l },
+          {
+            id: lessonId(course, l),
+            section_id: sectionId(course, l <= LESSONS / 2 ? 1 : 2),
+            name: `Lesson ${l}`,
+            status: rand() < 0.8 ? 'published' : 'draft',
+            position: l,
+          },
           meta(),
         );
       }

@@ -40,7 +40,11 @@ describe('versionProblems', () => {
     ['an older version after a newer one, with other content', [event(1, 'created'), event(2, 'updated'), event(1, 'created', {}, 'other')], /v1 seen twice/],
     ['updated as the first event', [event(1, 'updated')], /v1 is lms.course_enrollment.updated after nothing/],
     ['created twice without a delete', [event(1, 'created'), event(2, 'created')], /v2 is lms.course_enrollment.created after lms.course_enrollment.created/],
-    ['updated right after a delete', [event(1, 'created'), event(2, 'deleted'), event(3, 'updated')], /v3 is lms.course_enrollment.updated after lms.course_enrollment.deleted/],
+    [
+      'updated right after a delete',
+      [event(1, 'created'), event(2, 'deleted'), event(3, 'updated')],
+      /v3 is lms.course_enrollment.updated after lms.course_enrollment.deleted/,
+    ],
     ['a re-send whose data changed', [event(1, 'created'), event(1, 'created', { status: 'withdrawn' })], /v1 seen twice with different content/],
   ])('reports %s', (_what, events, problem) => {
     expect(versionProblems(given(...events).versions)).toEqual([expect.stringMatching(problem)]);
@@ -58,7 +62,7 @@ describe('projectionProblems', () => {
     expect(projectionProblems(fold(), rowOf(3))).toEqual([]);
   });
 
-  it('accepts a deleted row holding its last published state, not the fold\'s', () => {
+  it("accepts a deleted row holding its last published state, not the fold's", () => {
     expect(projectionProblems(fold(true, { ...derivedState, status: 'withdrawn' }), rowOf(3, true))).toEqual([]);
   });
 
@@ -67,7 +71,12 @@ describe('projectionProblems', () => {
     ['a row the fold does not have', new Map(), rowOf(1), /row the fold does not have/],
     ['a different field', fold(), rowOf(1, false, { ...EXAMPLE_COURSE_ENROLLMENT, status: 'withdrawn' }), /state differs from the fold: status: got "withdrawn"/],
     ['a live row the fold deleted', fold(true), rowOf(1), /is not marked deleted, the fold says deleted/],
-    ['a deleted row keeping an erased user\'s name', fold(true, derivedState, { userDeleted: true, erasedActorIds: [] }), rowOf(2, true), /deleted row keeps erased personal data: user/],
+    [
+      "a deleted row keeping an erased user's name",
+      fold(true, derivedState, { userDeleted: true, erasedActorIds: [] }),
+      rowOf(2, true),
+      /deleted row keeps erased personal data: user/,
+    ],
   ])('reports %s', (_what, expected, rows, problem) => {
     expect(projectionProblems(expected, rows)).toEqual([expect.stringMatching(problem)]);
   });
@@ -99,15 +108,37 @@ describe('partitionProblems', () => {
   const keys = (entries: [string, number[]][]) => new Map(entries.map(([k, ps]) => [k, new Set(ps)]));
 
   it('accepts every key on one partition', () => {
-    expect(partitionProblems(keys([['1:1', [0]], ['1:2', [3]]]))).toEqual([]);
+    expect(
+      partitionProblems(
+        keys([
+          ['1:1', [0]],
+          ['1:2', [3]],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('reports a key whose events are on two partitions', () => {
-    expect(partitionProblems(keys([['1:1', [4, 0]], ['1:2', [3]]]))).toEqual(['1:1: events on partitions 0, 4']);
+    expect(
+      partitionProblems(
+        keys([
+          ['1:1', [4, 0]],
+          ['1:2', [3]],
+        ]),
+      ),
+    ).toEqual(['1:1: events on partitions 0, 4']);
   });
 
   it('reports a key on another partition than the partitioner assigns, when asked', () => {
     const expected = (key: string) => (key === '1:1' ? 0 : 2);
-    expect(partitionProblems(keys([['1:1', [0]], ['1:2', [3]]]), expected)).toEqual(['1:2: on partition 3, the partitioner assigns 2']);
+    expect(
+      partitionProblems(
+        keys([
+          ['1:1', [0]],
+          ['1:2', [3]],
+        ]),
+        expected,
+      ),
+    ).toEqual(['1:2: on partition 3, the partitioner assigns 2']);
   });
 });

@@ -29,9 +29,7 @@ export interface PublishedVersion {
 
 /** JSON with object keys sorted, so equal values print (and hash) the same. */
 export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
-  );
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
 }
 
 export function publishedVersion(event: CourseEnrollmentsEvent): PublishedVersion {

@@ -43,8 +43,8 @@ export class QueueMetrics implements OnModuleInit {
               const [counts, paused] = await within(Promise.all([q.getJobCounts(...COUNTED), q.isPaused()]), QUEUE_COUNTS_TIMEOUT_MS);
               // As BullMQ 5 counted them: the waiting jobs of a paused queue are 'paused', not 'waiting'.
               const byState: Record<State, number> = {
-                waiting: paused ? 0 : counts.waiting ?? 0,
-                paused: paused ? counts.waiting ?? 0 : 0,
+                waiting: paused ? 0 : (counts.waiting ?? 0),
+                paused: paused ? (counts.waiting ?? 0) : 0,
                 active: counts.active ?? 0,
                 delayed: counts.delayed ?? 0,
                 completed: counts.completed ?? 0,

@@ -33,7 +33,7 @@ export function sameOriginMutations(publicUrl: string) {
     res.status(403).json({
       statusCode: 403,
       error: 'Forbidden',
-      message: 'cross-origin request refused: changes to the queues must come from the dashboard\'s own origin',
+      message: "cross-origin request refused: changes to the queues must come from the dashboard's own origin",
     });
   };
 }

@@ -138,11 +138,7 @@ export class CourseViewsController {
   }
 
   @Get('users')
-  async users(
-    @Param('courseId') courseIdRaw: string,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<CourseUserDashboard | object> {
+  async users(@Param('courseId') courseIdRaw: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<CourseUserDashboard | object> {
     const courseId = this.courseId(courseIdRaw);
     // api.md: statuses "comma-separated or repeated", the one repeatable parameter.
     const q = QueryParams.of(req, MEMBER_LIST_PARAMS, ['statuses']);
@@ -226,7 +222,7 @@ export class CourseViewsController {
   private courseFields(v: CourseView): Record<string, unknown> {
     const c: Course | null = v.course;
     const out: Record<string, unknown> = { id: v.courseId };
-    for (const k of COURSE_FIELDS) out[k] = c ? c[k] ?? null : null;
+    for (const k of COURSE_FIELDS) out[k] = c ? (c[k] ?? null) : null;
     out.deleted = v.deleted;
     out.created_at = c?.created_at ?? null;
     out.created_by = c?.created_by ?? null;

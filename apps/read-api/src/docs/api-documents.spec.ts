@@ -40,8 +40,7 @@ function lint(openapi: object, asyncapiPath = join(ROOT, 'docs', 'asyncapi.yaml'
   });
 }
 
-const operations = (doc: { paths: Record<string, Record<string, { operationId?: string }>> }) =>
-  Object.values(doc.paths).flatMap((ops) => Object.values(ops));
+const operations = (doc: { paths: Record<string, Record<string, { operationId?: string }>> }) => Object.values(doc.paths).flatMap((ops) => Object.values(ops));
 
 describe('API documents', () => {
   it('the OpenAPI document names each operation once and its server from PUBLIC_URL, else relative', () => {

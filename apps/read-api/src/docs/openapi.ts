@@ -270,9 +270,7 @@ export const OPENAPI = {
  */
 export function openApiDocument(publicUrl: string): typeof OPENAPI & { servers: { url: string; description: string }[] } {
   const servers = [
-    publicUrl === ''
-      ? { url: '/', description: 'This server (PUBLIC_URL is not set)' }
-      : { url: publicUrl.replace(/\/+$/, ''), description: 'PUBLIC_URL' },
+    publicUrl === '' ? { url: '/', description: 'This server (PUBLIC_URL is not set)' } : { url: publicUrl.replace(/\/+$/, ''), description: 'PUBLIC_URL' },
   ];
   const { openapi, info, ...rest } = OPENAPI;
   return { openapi, info, servers, ...rest };

@@ -24,7 +24,10 @@ describe('AuthFailureLimiter', () => {
   });
 
   it('does nothing when the limit or the window is 0', () => {
-    for (const [limit, windowMs] of [[0, 60_000], [5, 0]]) {
+    for (const [limit, windowMs] of [
+      [0, 60_000],
+      [5, 0],
+    ]) {
       const l = new AuthFailureLimiter({ limit, windowMs });
       for (let i = 0; i < 100; i++) l.recordFailure('10.0.0.1');
       expect(l.retryAfterSeconds('10.0.0.1')).toBe(0);

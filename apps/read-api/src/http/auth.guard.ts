@@ -20,12 +20,7 @@ export class BearerAuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<Request>();
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-    this.auth.authenticate(
-      clientAddress(req),
-      header !== undefined,
-      m?.[1],
-      m ? 'invalid bearer token' : 'missing or malformed Authorization: Bearer <token> header',
-    );
+    this.auth.authenticate(clientAddress(req), header !== undefined, m?.[1], m ? 'invalid bearer token' : 'missing or malformed Authorization: Bearer <token> header');
     return true;
   }
 }

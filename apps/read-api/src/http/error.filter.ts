@@ -41,7 +41,7 @@ export class JsonErrorFilter implements ExceptionFilter {
       retryAfter = DATABASE_RETRY_AFTER_SECONDS;
       this.logger.warn(`answered 503: ${exception instanceof Error ? exception.message : String(exception)}`);
     } else {
-      this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     if (res.headersSent) return;
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));

@@ -22,5 +22,8 @@ export function notModified(req: Request, res: Response, etag: string): boolean 
 
 /** A strong ETag naming a representation by the versions it was built from. */
 export function versionTag(...parts: readonly (string | number | null | undefined)[]): string {
-  return `"${createHash('sha256').update(parts.map((p) => String(p ?? '')).join('\n')).digest('base64url').slice(0, 27)}"`;
+  return `"${createHash('sha256')
+    .update(parts.map((p) => String(p ?? '')).join('\n'))
+    .digest('base64url')
+    .slice(0, 27)}"`;
 }

@@ -35,7 +35,10 @@ interface Outgoing extends PendingEntry {
 
 /** Thrown when a slot's lease is too short to send, or ran out while a send was in flight. */
 class SlotLeaseLost extends Error {
-  constructor(readonly slot: number, why: string) {
+  constructor(
+    readonly slot: number,
+    why: string,
+  ) {
     super(`relay slot ${slot}: ${why}`);
   }
 }
@@ -185,7 +188,7 @@ export class OutboxRelay {
     const wanted = this.config.relaySlots || (await this.partitionCount());
     this.slotCount = await this.slots.ensureSlots(wanted);
     if (this.slotCount !== wanted) {
-      this.logger.warn({ wanted, slots: this.slotCount }, 'relay slots were set up with another count; using the table\'s');
+      this.logger.warn({ wanted, slots: this.slotCount }, "relay slots were set up with another count; using the table's");
     }
     this.logger.info({ replica: this.replica, slots: this.slotCount }, 'relay started');
   }
@@ -388,7 +391,13 @@ export class OutboxRelay {
 
   private async acknowledged(slot: number, sent: Outgoing[]): Promise<void> {
     const ackedAt = performance.now();
-    if (!(await this.slots.purgeOwned(sent.map((e) => e.seq), slot, this.replica))) {
+    if (
+      !(await this.slots.purgeOwned(
+        sent.map((e) => e.seq),
+        slot,
+        this.replica,
+      ))
+    ) {
       throw new SlotLeaseLost(slot, 'lease ran out before the acknowledged events were purged; the next owner sends them again');
     }
     this.metrics.relaySlotOutputs.inc({ slot: String(slot) }, sent.length);
@@ -463,7 +472,10 @@ export class OutboxRelay {
     const keys = await this.outbox.unassignedKeys(ASSIGN_BATCH);
     if (keys.length === 0) return;
     const count = await this.partitionCount();
-    await this.outbox.assignPartitions(keys, keys.map((k) => partitionForKey(k, count)));
+    await this.outbox.assignPartitions(
+      keys,
+      keys.map((k) => partitionForKey(k, count)),
+    );
   }
 
   private nudge(): void {

@@ -12,7 +12,9 @@ describe('relay slot plan', () => {
 
   it('gives every partition to exactly one slot', () => {
     for (const slots of [1, 2, 3, 6, 7, 12]) {
-      const all = Array.from({ length: slots }, (_, s) => partitionsOfSlots([s], slots, 12)).flat().sort((a, b) => a - b);
+      const all = Array.from({ length: slots }, (_, s) => partitionsOfSlots([s], slots, 12))
+        .flat()
+        .sort((a, b) => a - b);
       expect(all).toEqual(Array.from({ length: 12 }, (_, p) => p));
     }
   });

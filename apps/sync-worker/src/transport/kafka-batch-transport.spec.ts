@@ -35,8 +35,14 @@ async function boot(apply: InputApplier['apply']) {
   return { transport, sent, close: () => app.close() };
 }
 
-const message = (offset: number, value: string): KafkaMessage =>
-  ({ key: Buffer.from('k'), value: Buffer.from(value), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 });
+const message = (offset: number, value: string): KafkaMessage => ({
+  key: Buffer.from('k'),
+  value: Buffer.from(value),
+  headers: {},
+  offset: String(offset),
+  timestamp: '0',
+  attributes: 0,
+});
 
 const slice = (messages: KafkaMessage[]): InputSlice => ({ topic: config.topics.memberships, partition: 0, messages });
 let seq = 0;

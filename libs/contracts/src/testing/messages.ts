@@ -24,8 +24,7 @@ export function cloudEvent(type: string, data: unknown, overrides: Record<string
   };
 }
 
-const defaultTopic = (type: string): string =>
-  Object.hasOwn(INPUT_EVENTS, type) ? topicOf(type as InputEventType) : TEST_TOPICS.courses;
+const defaultTopic = (type: string): string => (Object.hasOwn(INPUT_EVENTS, type) ? topicOf(type as InputEventType) : TEST_TOPICS.courses);
 
 export function structured(event: CloudEvent | Record<string, unknown>, topic?: string): KafkaInputMessage {
   return {

@@ -4,17 +4,7 @@
  * is minutes after 2026-01-01T00:00Z (auto times start at 100 000 minutes, about 69 days, so
  * small explicit numbers are older than any auto time); as a string it is any RFC 3339 instant.
  */
-import type {
-  Assignment,
-  Course,
-  Fact,
-  FactMeta,
-  JoinStatus,
-  Lesson,
-  MembershipFact,
-  Section,
-  UserProfile,
-} from '../facts';
+import type { Assignment, Course, Fact, FactMeta, JoinStatus, Lesson, MembershipFact, Section, UserProfile } from '../facts';
 import { canonicalTime } from '../time';
 
 export interface MetaOptions {
@@ -164,12 +154,7 @@ export function membership(courseId: number, userId: number, joinStatus: JoinSta
   return f;
 }
 
-export function completed(
-  courseId: number,
-  userId: number,
-  lessonId: number,
-  o: MetaOptions & { timeSpentSeconds?: number } = {},
-): Fact {
+export function completed(courseId: number, userId: number, lessonId: number, o: MetaOptions & { timeSpentSeconds?: number } = {}): Fact {
   const { timeSpentSeconds, ...m } = o;
   return {
     kind: 'progress',
@@ -194,12 +179,7 @@ export function uncompleted(courseId: number, userId: number, lessonId: number, 
   };
 }
 
-export function graded(
-  courseId: number,
-  userId: number,
-  attemptNumber: number,
-  o: MetaOptions & { score?: number; passed?: boolean } = {},
-): Fact {
+export function graded(courseId: number, userId: number, attemptNumber: number, o: MetaOptions & { score?: number; passed?: boolean } = {}): Fact {
   const { score, passed, ...m } = o;
   return {
     kind: 'grade',

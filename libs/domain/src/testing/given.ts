@@ -39,10 +39,7 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 /** The facts in other arrival orders, with cloned (not identical) duplicates. */
 export function otherArrivals(facts: readonly Fact[]): Fact[][] {
-  return [
-    [...facts].reverse(),
-    shuffled([...facts, ...facts.map((f) => structuredClone(f))], facts.length + 1),
-  ];
+  return [[...facts].reverse(), shuffled([...facts, ...facts.map((f) => structuredClone(f))], facts.length + 1)];
 }
 
 export class Scenario {
@@ -81,10 +78,7 @@ export class Scenario {
   view(courseId: number, userId?: number): CourseView {
     const derive = (facts: readonly Fact[]) => {
       const index = indexFacts(facts);
-      const user =
-        userId === undefined
-          ? undefined
-          : { userId, ...pick(index.enrollmentFacts(courseId, userId), 'memberships', 'progress') };
+      const user = userId === undefined ? undefined : { userId, ...pick(index.enrollmentFacts(courseId, userId), 'memberships', 'progress') };
       return deriveCourseView(index.courseFacts(courseId), user);
     };
     const result = derive(this.facts);

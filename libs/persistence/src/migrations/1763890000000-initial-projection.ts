@@ -24,7 +24,10 @@ export class InitialProjection1763890000000 implements MigrationInterface {
       ['lesson_facts', 'course_id bigint NOT NULL, lesson_id bigint NOT NULL', 'lesson jsonb'],
       ['user_facts', 'user_id bigint NOT NULL', 'profile jsonb'],
     ]) {
-      const pk = keyCols.split(',').map((c) => c.trim().split(' ')[0]).join(', ');
+      const pk = keyCols
+        .split(',')
+        .map((c) => c.trim().split(' ')[0])
+        .join(', ');
       await q.query(`
         CREATE TABLE ${table} (
           ${keyCols},

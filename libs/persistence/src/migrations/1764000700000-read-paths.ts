@@ -27,7 +27,10 @@ export class ReadPaths1764000700000 implements MigrationInterface {
        WHERE state->>'enrolled_at' IS NOT NULL OR state->>'last_activity_at' IS NOT NULL`,
     );
     await q.query(`CREATE INDEX enrollments_course_paging_idx ON enrollments (course_id, status, updated_at, id) WHERE NOT deleted`);
-    for (const [name, col] of [['joined', 'enrolled_at'], ['active', 'last_activity_at']]) {
+    for (const [name, col] of [
+      ['joined', 'enrolled_at'],
+      ['active', 'last_activity_at'],
+    ]) {
       await q.query(`CREATE INDEX enrollments_members_${name}_asc_idx ON enrollments (course_id, join_status, ${col} ASC NULLS LAST, user_id ASC) WHERE NOT deleted`);
       await q.query(`CREATE INDEX enrollments_members_${name}_desc_idx ON enrollments (course_id, join_status, ${col} DESC NULLS LAST, user_id DESC) WHERE NOT deleted`);
     }
@@ -53,9 +56,7 @@ export class ReadPaths1764000700000 implements MigrationInterface {
     const trgm = await trigramSchema(q);
     if (trgm !== undefined) {
       for (const field of ['username', 'real_name']) {
-        await q.query(
-          `CREATE INDEX user_facts_${field}_trgm_idx ON user_facts USING gin ((profile->>'${field}') "${trgm}".gin_trgm_ops) WHERE NOT deleted`,
-        );
+        await q.query(`CREATE INDEX user_facts_${field}_trgm_idx ON user_facts USING gin ((profile->>'${field}') "${trgm}".gin_trgm_ops) WHERE NOT deleted`);
       }
     }
   }

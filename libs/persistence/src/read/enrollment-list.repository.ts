@@ -99,7 +99,7 @@ function pageQuery(f: EnrollmentListFilters, limit: number, horizon: string): Qu
   where.push(horizon === 'exact' ? `(horizon.h IS NULL OR updated_at < horizon.h)` : `updated_at < ${p(horizon)}::timestamptz`);
   const from = horizon === 'exact' ? 'enrollments, horizon' : 'enrollments';
   const perStatus = f.courseId !== undefined && f.userId === undefined;
-  const statuses = perStatus ? f.statuses ?? [...ENROLLMENT_STATUSES] : undefined;
+  const statuses = perStatus ? (f.statuses ?? [...ENROLLMENT_STATUSES]) : undefined;
   const n = p(limit + 1);
   // Each status's range ordered and limited on its own, so Postgres merges them (Merge Append).
   const source = statuses

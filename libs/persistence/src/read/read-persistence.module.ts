@@ -32,7 +32,10 @@ const READ_REPOSITORIES = [EnrollmentListRepository, CourseViewRepository, Cours
         const read = config.database.read;
         if (!read) return new ReadDatabases(primary, primary);
         try {
-          const reader = await createDataSource({ ...config.database, url: read.url, ssl: read.ssl }, { ...opts, applicationName: `${opts.applicationName}:read` }).initialize();
+          const reader = await createDataSource(
+            { ...config.database, url: read.url, ssl: read.ssl },
+            { ...opts, applicationName: `${opts.applicationName}:read` },
+          ).initialize();
           return new ReadDatabases(primary, reader);
         } catch (err) {
           await primary.destroy();

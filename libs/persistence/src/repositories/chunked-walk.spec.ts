@@ -11,7 +11,12 @@ function memorySet(keys: EnrollmentKey[]): EnrollmentSet & { keys: EnrollmentKey
     keys: [...keys],
     count: () => Promise.resolve(set.keys.length),
     page: (_: Sql, after: EnrollmentKey | null, limit: number) =>
-      Promise.resolve([...set.keys].sort(byKey).filter((k) => after === null || byKey(k, after) > 0).slice(0, limit)),
+      Promise.resolve(
+        [...set.keys]
+          .sort(byKey)
+          .filter((k) => after === null || byKey(k, after) > 0)
+          .slice(0, limit),
+      ),
   };
   return set;
 }

@@ -72,13 +72,7 @@ export class CourseMemberStatsRepository {
        ON CONFLICT (course_id, join_status) DO UPDATE SET
          members = s.members + excluded.members, rate_sum = s.rate_sum + excluded.rate_sum,
          derivations = s.derivations + excluded.derivations`,
-      [
-        rows.map((r) => r.courseId),
-        rows.map((r) => r.joinStatus),
-        rows.map((r) => r.members),
-        rows.map((r) => r.rateSum),
-        rows.map((r) => r.derivations),
-      ],
+      [rows.map((r) => r.courseId), rows.map((r) => r.joinStatus), rows.map((r) => r.members), rows.map((r) => r.rateSum), rows.map((r) => r.derivations)],
     );
   }
 

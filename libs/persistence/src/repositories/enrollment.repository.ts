@@ -20,10 +20,7 @@ export interface EnrollmentRow {
 
 const OWNER_BUCKETS = 256;
 const ownerLockKeys = (userIds: readonly number[], courseIds: readonly number[]): string[] => [
-  ...new Set([
-    ...userIds.map((u) => `enrollment-sync:user:${u % OWNER_BUCKETS}`),
-    ...courseIds.map((c) => `enrollment-sync:course:${c % OWNER_BUCKETS}`),
-  ]),
+  ...new Set([...userIds.map((u) => `enrollment-sync:user:${u % OWNER_BUCKETS}`), ...courseIds.map((c) => `enrollment-sync:course:${c % OWNER_BUCKETS}`)]),
 ];
 
 /** The derived projection: one row per enrollment, holding the last published object. */
@@ -140,10 +137,9 @@ export class EnrollmentRepository {
   /** Keys of every enrollment of these users (a profile change or an erasure touches them all). */
   async keysOfUsers(sql: Sql, userIds: readonly number[]): Promise<EnrollmentKey[]> {
     if (userIds.length === 0) return [];
-    const rows: { course_id: number; user_id: number }[] = await sql.query(
-      `SELECT DISTINCT course_id, user_id FROM membership_facts WHERE user_id = ANY($1::bigint[])`,
-      [userIds],
-    );
+    const rows: { course_id: number; user_id: number }[] = await sql.query(`SELECT DISTINCT course_id, user_id FROM membership_facts WHERE user_id = ANY($1::bigint[])`, [
+      userIds,
+    ]);
     return rows.map((r) => ({ courseId: r.course_id, userId: r.user_id }));
   }
 
@@ -155,10 +151,11 @@ export class EnrollmentRepository {
         return n;
       },
       page: async (sql, after, limit) => {
-        const rows: { user_id: number }[] = await sql.query(
-          `SELECT user_id FROM enrollments WHERE course_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`,
-          [courseId, after?.userId ?? 0, limit],
-        );
+        const rows: { user_id: number }[] = await sql.query(`SELECT user_id FROM enrollments WHERE course_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3`, [
+          courseId,
+          after?.userId ?? 0,
+          limit,
+        ]);
         return rows.map((r) => ({ courseId, userId: r.user_id }));
       },
     };
@@ -171,9 +168,7 @@ export class EnrollmentRepository {
   withMembershipFacts(): EnrollmentSet {
     return {
       count: async (sql) => {
-        const [{ n }]: { n: number }[] = await sql.query(
-          `SELECT count(*)::int AS n FROM (SELECT DISTINCT course_id, user_id FROM membership_facts) s`,
-        );
+        const [{ n }]: { n: number }[] = await sql.query(`SELECT count(*)::int AS n FROM (SELECT DISTINCT course_id, user_id FROM membership_facts) s`);
         return n;
       },
       page: (sql, after, limit) =>

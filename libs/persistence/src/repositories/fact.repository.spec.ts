@@ -35,7 +35,14 @@ function storedRow<K extends FactKind>(kind: K, fact: FactOf<K>): FactRow {
     return { ...row, fact_time: m.time, fact_source: m.source, fact_id: m.id, fact_type: m.type, deleted, [spec.body]: value };
   }
   const values = spec.valuesOf(fact).map((v, i) => (spec.columns[i].type === 'jsonb' && typeof v === 'string' ? JSON.parse(v) : v));
-  return { ...row, source: fact.meta.source, id: fact.meta.id, fact_time: fact.meta.time, fact_type: fact.meta.type, ...Object.fromEntries(spec.columns.map((c, i) => [c.name, values[i]])) };
+  return {
+    ...row,
+    source: fact.meta.source,
+    id: fact.meta.id,
+    fact_time: fact.meta.time,
+    fact_type: fact.meta.type,
+    ...Object.fromEntries(spec.columns.map((c, i) => [c.name, values[i]])),
+  };
 }
 
 describe('FACT_TABLES, the registry of stored fact kinds', () => {

@@ -73,9 +73,7 @@ export const FACT_TABLES: FactTables = {
     body: 'course',
     bodyOf: (f) => ({ deleted: f.deleted, value: f.deleted ? null : f.course }),
     fromRow: (r) =>
-      r.deleted
-        ? { meta: registerMeta(r), courseId: r.course_id, deleted: true }
-        : { meta: registerMeta(r), courseId: r.course_id, deleted: false, course: r.course },
+      r.deleted ? { meta: registerMeta(r), courseId: r.course_id, deleted: true } : { meta: registerMeta(r), courseId: r.course_id, deleted: false, course: r.course },
   },
   section: {
     storage: 'register',
@@ -267,7 +265,11 @@ export class FactRepository {
       const upserts = byKind.course.flatMap((f) => (f.deleted ? [] : [{ meta: f.meta, keys: [f.courseId], deleted: false, body: f.course }]));
       for (const meta of await this.upsertRegister(sql, COURSE_SNAPSHOTS, upserts)) out.applied.add(eventKey(meta));
     }
-    await this.erase(sql, byKind.user.filter((f) => f.deleted), out);
+    await this.erase(
+      sql,
+      byKind.user.filter((f) => f.deleted),
+      out,
+    );
     return out;
   }
 
@@ -326,10 +328,9 @@ export class FactRepository {
   private async erase(sql: Sql, deletions: Extract<Fact, { kind: 'user' }>[], out: StoredFacts): Promise<void> {
     if (deletions.length === 0) return;
     const ids = [...new Set(deletions.map((f) => f.userId))].sort((a, b) => a - b);
-    const fresh: { user_id: string }[] = await sql.query(
-      `INSERT INTO erased_users (user_id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING RETURNING user_id`,
-      [ids],
-    );
+    const fresh: { user_id: string }[] = await sql.query(`INSERT INTO erased_users (user_id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING RETURNING user_id`, [
+      ids,
+    ]);
     if (fresh.length === 0) return;
     const erased = fresh.map((r) => Number(r.user_id));
     const causes = new Map<number, FactMeta>();
@@ -449,12 +450,7 @@ export class FactRepository {
   }
 
   /** One kind's facts of the keys' courses, users or enrollments (its scope), grouped by scope id. */
-  private async loadKind<K extends FactKind>(
-    sql: Sql,
-    kind: K,
-    keys: readonly EnrollmentKey[],
-    into: { [P in FactKind]: Map<string, FactsByKind[P][]> },
-  ): Promise<void> {
+  private async loadKind<K extends FactKind>(sql: Sql, kind: K, keys: readonly EnrollmentKey[], into: { [P in FactKind]: Map<string, FactsByKind[P][]> }): Promise<void> {
     const spec = factTable(kind);
     const where = {
       course: { sql: `course_id = ANY($1::bigint[])`, params: [[...new Set(keys.map((k) => k.courseId))]] },

@@ -115,10 +115,7 @@ export class OutboxRepository {
 
   /** Keys with pending rows that have no output partition yet (written without a partition count). */
   async unassignedKeys(sql: Sql, limit: number): Promise<string[]> {
-    const rows: { enrollment_id: string }[] = await sql.query(
-      `SELECT DISTINCT enrollment_id FROM outbox WHERE output_partition IS NULL LIMIT $1`,
-      [limit],
-    );
+    const rows: { enrollment_id: string }[] = await sql.query(`SELECT DISTINCT enrollment_id FROM outbox WHERE output_partition IS NULL LIMIT $1`, [limit]);
     return rows.map((r) => r.enrollment_id);
   }
 
@@ -194,14 +191,13 @@ export class OutboxRepository {
 
   /** Parked events, in (enrollment id, version) order; all of them, or one enrollment's. */
   async parked(sql: Sql, enrollmentId?: string): Promise<ParkedEntry[]> {
-    const rows: { seq: string; enrollment_id: string; version: number; event: { type?: unknown }; parked_reason: string; parked_at: Date }[] =
-      await sql.query(
-        `SELECT seq, enrollment_id, version, event, parked_reason, parked_at
+    const rows: { seq: string; enrollment_id: string; version: number; event: { type?: unknown }; parked_reason: string; parked_at: Date }[] = await sql.query(
+      `SELECT seq, enrollment_id, version, event, parked_reason, parked_at
            FROM outbox
           WHERE parked_at IS NOT NULL AND ($1::text IS NULL OR enrollment_id = $1)
           ORDER BY enrollment_id, version`,
-        [enrollmentId ?? null],
-      );
+      [enrollmentId ?? null],
+    );
     return rows.map((r) => ({
       seq: String(r.seq),
       enrollmentId: r.enrollment_id,
@@ -253,9 +249,7 @@ export class OutboxRepository {
 
   /** Age of the oldest pending (not parked) event in seconds; 0 when none is pending. */
   async oldestPendingAgeSeconds(sql: Sql): Promise<number> {
-    const [{ s }] = await sql.query(
-      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS s FROM outbox WHERE parked_at IS NULL`,
-    );
+    const [{ s }] = await sql.query(`SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS s FROM outbox WHERE parked_at IS NULL`);
     return Math.max(0, s);
   }
 }
@@ -274,7 +268,5 @@ interface PendingRow {
 function group(rows: readonly { enrollment_id: string; version: number }[]): ParkedRows[] {
   const byKey = new Map<string, number[]>();
   for (const r of rows) byKey.set(r.enrollment_id, [...(byKey.get(r.enrollment_id) ?? []), r.version]);
-  return [...byKey]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([enrollmentId, versions]) => ({ enrollmentId, versions: versions.sort((a, b) => a - b) }));
+  return [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([enrollmentId, versions]) => ({ enrollmentId, versions: versions.sort((a, b) => a - b) }));
 }

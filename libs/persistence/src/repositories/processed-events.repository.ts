@@ -29,5 +29,4 @@ export class ProcessedEventsRepository {
 export const eventKey = (e: EventId): string => `${e.source}\u0000${e.id}`;
 
 /** A total order on (source, id), the same in every writer (lock order, not a collation). */
-export const byEventId = (a: EventId, b: EventId): number =>
-  a.source < b.source ? -1 : a.source > b.source ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+export const byEventId = (a: EventId, b: EventId): number => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -27,8 +27,14 @@ export class RecomputeRequestRepository {
          SET generation = r.generation + 1, cause = excluded.cause, trace_context = excluded.trace_context, requested_at = now()`,
       [
         ids,
-        ids.map((id) => { const m = courses.get(id)!; return JSON.stringify({ source: m.source, id: m.id, type: m.type }); }),
-        ids.map((id) => { const t = traceContexts.get(id); return t ? JSON.stringify(t) : null; }),
+        ids.map((id) => {
+          const m = courses.get(id)!;
+          return JSON.stringify({ source: m.source, id: m.id, type: m.type });
+        }),
+        ids.map((id) => {
+          const t = traceContexts.get(id);
+          return t ? JSON.stringify(t) : null;
+        }),
       ],
     );
     await sql.query(`SELECT pg_notify($1, '')`, [RECOMPUTE_CHANNEL]);
