@@ -4,7 +4,6 @@
  * stands still or the outbox's oldest event waits longer than STALL_AFTER_MS, and 200 again
  * once things move; the jobs worker answers 200 while Redis answers and its workers run.
  */
-import { Client } from 'pg';
 import type { TestingModule } from '@nestjs/testing';
 import { MetricsEndpoint } from '@app/observability';
 import { clock, events } from '@app/workload';
@@ -41,21 +40,22 @@ const until = (p: Pipeline, status: number, what: string, reason?: RegExp) =>
 
 describe('sync worker /health/ready (real Kafka and Postgres)', () => {
   let p: Pipeline;
-  let relayBlocker: Client | undefined;
 
   beforeAll(async () => {
     p = await startPipeline({ startWorker: false, recompute: 'inline', overrides: { STALL_AFTER_MS: '2000' } });
   }, 60_000);
   afterAll(async () => {
-    await relayBlocker?.end().catch(() => undefined);
     await p?.stop();
   }, 60_000);
 
   it('answers 503 while the outbox holds an event older than STALL_AFTER_MS, and 200 once it is published', async () => {
-    // Given the relay kept from publishing: another session holds its leader lock (it stands by)
-    relayBlocker = new Client({ connectionString: p.config.database.url });
-    await relayBlocker.connect();
-    await relayBlocker.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`enrollment-sync:outbox-relay:${p.config.database.schema}`]);
+    // Given the relay kept from publishing: every relay slot leased to a replica that never publishes
+    const slots = Array.from({ length: p.config.topics.partitions }, (_, i) => i);
+    await p.ds.query(
+      `INSERT INTO outbox_relay_slots (slot, owner, lease_expires_at, acquired_at)
+       SELECT s, 'blocker-0-test', now() + interval '1 hour', now() FROM unnest($1::int[]) s`,
+      [slots],
+    );
     await p.startWorker();
     await until(p, 200, 'the worker to be ready once its consumer joined');
 
@@ -67,8 +67,8 @@ describe('sync worker /health/ready (real Kafka and Postgres)', () => {
       const metrics = (await p.workerGet('/metrics')).body;
       expect(Number(/^enrollment_sync_outbox_oldest_age_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {
-      await relayBlocker.end();
-      relayBlocker = undefined;
+      // The stranger's leases end: the worker's relay takes the slots at its next round.
+      await p.ds.query(`UPDATE outbox_relay_slots SET owner = NULL, lease_expires_at = NULL, acquired_at = NULL`);
     }
     // And once the relay can publish, it is ready again
     await until(p, 200, 'the worker to be ready once the outbox drained');
