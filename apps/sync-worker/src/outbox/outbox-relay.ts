@@ -218,12 +218,12 @@ export class OutboxRelay {
       for (const s of plan.release) this.leases.delete(s);
       this.logger.info({ replica: this.replica, released: plan.release, live }, 'relay slots over the fair share released');
     }
-    if (plan.take > 0) {
-      const at = performance.now();
-      const taken = await this.slots.acquire(this.replica, plan.take, this.ttlMs);
-      for (const l of taken) this.leases.set(l.slot, at + this.ttlMs);
-      if (taken.length > 0) this.logger.info({ replica: this.replica, taken: taken.map((l) => l.slot), live }, 'relay slots taken');
-    }
+    // Asked every round, even at a full share: slots left without an owner for half a lease are
+    // rescued by whoever sees them first (a surplus is released again once the count is right).
+    const at = performance.now();
+    const taken = await this.slots.acquire(this.replica, plan.take, this.ttlMs, Math.floor(this.ttlMs / 2));
+    for (const l of taken) this.leases.set(l.slot, at + this.ttlMs);
+    if (taken.length > 0) this.logger.info({ replica: this.replica, taken: taken.map((l) => l.slot), live }, 'relay slots taken');
     this.metrics.relaySlotsOwned.set(this.leases.size);
     this.manageAt = started + Math.floor(this.ttlMs / 3);
   }

@@ -52,21 +52,30 @@ export class RelaySlotRepository {
     return rows.map(lease);
   }
 
-  /** Takes up to `max` slots that nobody owns (lease expired or released), lowest first. */
-  async acquire(sql: Sql, replica: string, max: number, ttlMs: number): Promise<SlotLease[]> {
-    if (max < 1) return [];
+  /**
+   * Takes up to `max` slots that nobody owns (lease expired or released), lowest first, and any
+   * slot nobody has taken for `orphanAfterMs` whatever `max` says: a replica counts the others
+   * live until their heartbeat runs out, so right after a kill every survivor may think its share
+   * full while the dead one's slots wait; the rescue bounds that wait. A slot never owned counts
+   * as free for ever.
+   */
+  async acquire(sql: Sql, replica: string, max: number, ttlMs: number, orphanAfterMs: number): Promise<SlotLease[]> {
     const [rows]: [{ slot: number; lease_expires_at: Date }[], number] = await sql.query(
-      `UPDATE outbox_relay_slots s
+      `WITH free AS (
+         SELECT slot, lease_expires_at FROM outbox_relay_slots
+          WHERE owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= now()
+          ORDER BY slot
+            FOR UPDATE SKIP LOCKED
+       ), chosen AS (
+         SELECT slot FROM (SELECT slot, lease_expires_at, row_number() OVER (ORDER BY slot) AS n FROM free) f
+          WHERE n <= $2 OR lease_expires_at IS NULL OR lease_expires_at <= now() - $4::int * interval '1 millisecond'
+       )
+       UPDATE outbox_relay_slots s
           SET owner = $1, lease_expires_at = now() + $3::int * interval '1 millisecond', acquired_at = now()
-        WHERE s.slot IN (
-                SELECT slot FROM outbox_relay_slots
-                 WHERE owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= now()
-                 ORDER BY slot
-                 LIMIT $2
-                   FOR UPDATE SKIP LOCKED)
+        WHERE s.slot IN (SELECT slot FROM chosen)
           AND (s.owner IS NULL OR s.lease_expires_at IS NULL OR s.lease_expires_at <= now())
         RETURNING s.slot, s.lease_expires_at`,
-      [replica, max, ttlMs],
+      [replica, Math.max(0, max), ttlMs, orphanAfterMs],
     );
     return rows.map(lease);
   }
@@ -75,7 +84,8 @@ export class RelaySlotRepository {
   async release(sql: Sql, replica: string, slots: readonly number[]): Promise<void> {
     if (slots.length === 0) return;
     await sql.query(
-      `UPDATE outbox_relay_slots SET owner = NULL, lease_expires_at = NULL, acquired_at = NULL
+      // The lease ends now (not NULL): how long a slot has waited for an owner is measured from here.
+      `UPDATE outbox_relay_slots SET owner = NULL, lease_expires_at = now(), acquired_at = NULL
         WHERE owner = $1 AND slot = ANY($2::int[])`,
       [replica, slots],
     );

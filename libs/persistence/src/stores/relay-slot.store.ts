@@ -26,8 +26,8 @@ export class RelaySlotStore {
     return this.slots.renew(this.ds, replica, ttlMs);
   }
 
-  acquire(replica: string, max: number, ttlMs: number): Promise<SlotLease[]> {
-    return this.slots.acquire(this.ds, replica, max, ttlMs);
+  acquire(replica: string, max: number, ttlMs: number, orphanAfterMs: number): Promise<SlotLease[]> {
+    return this.slots.acquire(this.ds, replica, max, ttlMs, orphanAfterMs);
   }
 
   release(replica: string, slots: readonly number[]): Promise<void> {
