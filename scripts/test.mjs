@@ -50,10 +50,10 @@ if (!runs('kubectl', 'version', '--client')) {
 
 const report = join(mkdtempSync(join(tmpdir(), 'enrollment-sync-jest-')), 'report.json');
 console.log('\n== jest');
-// --forceExit: on 2 cores Jest runs the suites in its own process, and a kafkajs client still
-// connecting when a suite tore down (a relay's producer replaced mid-send) has kept that process
-// alive after every test passed (1,209 of 1,209, then no exit). The verdict is in the report;
-// which handle it is has not been found yet.
+// --forceExit: on 2 cores Jest runs the suites in its own process, and once a kafkajs client some
+// suite left behind (two sockets to the broker, still busy) kept that process alive after every
+// test passed (1,209 of 1,209, then no exit). The verdict is in the report; which suite leaks it
+// has not been found yet.
 const jest = spawnSync(bin('jest'), ['--json', `--outputFile=${report}`, '--forceExit', ...jestArgs], {
   cwd: root,
   stdio: 'inherit',
