@@ -441,21 +441,20 @@ export class OutboxRelay {
   }
 
   /**
-   * Sets the pending count and the oldest pending event's age on every loop (one query), so
-   * both move while the relay runs, whether or not anyone polls readiness. At most once a
-   * second it also marks events the projection wrote behind a parked version as held and sets
-   * the parked gauge.
+   * At most once a second: marks events the projection wrote behind a parked version as held,
+   * and sets the parked gauge, the pending count and the oldest pending event's age, so they
+   * move while the relay runs, whether or not anyone polls readiness. Not on every batch: the
+   * pending count reads the whole backlog, which after a course-wide recompute is 100k rows.
    */
   private async refreshGauges(): Promise<void> {
     const now = performance.now();
-    if (now - this.gaugesAt >= GAUGES_EVERY_MS) {
-      this.gaugesAt = now;
-      const held = await this.outbox.holdBehindParked();
-      for (const h of held) {
-        this.logger.warn({ enrollmentId: h.enrollmentId, versions: h.versions }, 'outbox events held behind a parked version of their key');
-      }
-      this.metrics.outboxParked.set(await this.outbox.parkedCount());
+    if (now - this.gaugesAt < GAUGES_EVERY_MS) return;
+    this.gaugesAt = now;
+    const held = await this.outbox.holdBehindParked();
+    for (const h of held) {
+      this.logger.warn({ enrollmentId: h.enrollmentId, versions: h.versions }, 'outbox events held behind a parked version of their key');
     }
+    this.metrics.outboxParked.set(await this.outbox.parkedCount());
     const { count, oldestAgeSeconds } = await this.outbox.pendingStats();
     this.metrics.outboxPending.set(count);
     this.metrics.outboxOldestAgeSeconds.set(oldestAgeSeconds);
