@@ -133,3 +133,72 @@ describe('concurrent slices', () => {
     expect(versionProblems(outbox.versions)).toEqual([]);
   });
 });
+
+/**
+ * A structure change takes no course lock in its slice: the course-wide recompute it requests
+ * waits, before its walk, for every slice still deriving a new enrollment of the course from the
+ * older structure. Given a membership slice that derived before a rename committed, when the
+ * rename's recompute runs while that slice is still uncommitted, then the recompute waits for it
+ * and re-derives the enrollment with the new title.
+ */
+describe('a structure change racing a new membership', () => {
+  let f: Awaited<ReturnType<typeof projectionFixture>>;
+  const t = clock('2026-11-02T09:00:00.000Z');
+  let n = 0;
+  const m = () => ({ time: t(1000), id: `race-${++n}` });
+
+  beforeAll(async () => {
+    f = await projectionFixture();
+    await f.apply(events.courseUpserted({ id: 1, name: 'Old title', slug: 'c1' }, m()));
+    for (const r of await f.pendingRecomputes()) await f.recompute.run(r.courseId);
+  });
+  afterAll(async () => f?.close());
+
+  const waitingOn = async (locktype: string) =>
+    Number((await f.ds.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = $1 AND NOT granted`, [locktype]))[0].n);
+  const until = async (cond: () => Promise<boolean>) => {
+    for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('re-derives an enrollment created from the old structure while the change committed', async () => {
+    const rename = events.courseUpserted({ id: 1, name: 'New title', slug: 'c1' }, m());
+    const joined = events.membershipChanged({ course_id: 1, user_id: 901, join_status: 'joined' }, m());
+    // H1 holds the course's recompute request row: the rename's slice stores its fact, then waits.
+    const h1 = f.ds.createQueryRunner();
+    // H2 holds an uncommitted row of the new enrollment: the membership slice derives, then waits to write.
+    const h2 = f.ds.createQueryRunner();
+    await h1.connect();
+    await h2.connect();
+    try {
+      await h1.startTransaction();
+      await h1.query(`SELECT 1 FROM recompute_requests WHERE course_id = 1 FOR UPDATE`);
+      const renamed = f.apply(rename);
+      await until(async () => (await waitingOn('transactionid')) + (await waitingOn('tuple')) >= 1);
+
+      await h2.startTransaction();
+      await h2.query(`INSERT INTO enrollments (course_id, user_id, id, status, state, updated_at) VALUES (1, 901, '1:901', 'placeholder', '{}', now())`);
+      const joinedApplied = f.apply(joined);
+      await until(async () => (await waitingOn('transactionid')) + (await waitingOn('tuple')) + (await waitingOn('advisory')) >= 2);
+
+      await h1.commitTransaction();
+      await renamed;
+      let recomputeDone = false;
+      const recomputed = (async () => {
+        for (const r of await f.pendingRecomputes()) await f.recompute.run(r.courseId);
+      })().finally(() => (recomputeDone = true));
+      // Either the recompute waits for the membership slice, or (no barrier) it is over already.
+      await until(async () => recomputeDone || (await waitingOn('advisory')) >= 1);
+      await h2.rollbackTransaction();
+      await Promise.all([joinedApplied, recomputed]);
+    } finally {
+      for (const h of [h1, h2]) {
+        if (h.isTransactionActive) await h.rollbackTransaction();
+        await h.release();
+      }
+    }
+
+    expect(await f.pendingRecomputes()).toEqual([]);
+    const [row] = await f.ds.query(`SELECT state FROM enrollments WHERE id = '1:901'`);
+    expect(row.state.course.title).toBe('New title');
+  });
+});

@@ -46,6 +46,10 @@ export class CourseRecompute {
     onProgress?: (p: RecomputeProgress) => Promise<void> | void,
   ): Promise<RecomputeProgress & { completed: boolean }> {
     const { courseId } = request;
+    // The structure change that requested this committed before `find` read the request; a slice
+    // still deriving a new enrollment of the course from the older structure holds the course
+    // lock shared, so waiting for it here means the walk finds that enrollment.
+    await this.db.transaction((tx) => this.enrollments.lockOwners(tx, [], [courseId], 'exclusive'));
     const walked = await this.walker.walk(
       this.enrollments.ofCourse(courseId),
       (tx, keys) =>

@@ -58,7 +58,8 @@ export class InputApplier {
         toStore.map((e) => e.fact),
       );
       // Before the enrollments of changed users are looked up (see EnrollmentRepository.lockOwners).
-      await this.enrollments.lockOwners(tx, [...stored.changedUsers.keys()], [...stored.changedCourses.keys()], 'exclusive');
+      // Changed courses take theirs in the recompute they request (CourseRecompute), not here.
+      await this.enrollments.lockOwners(tx, [...stored.changedUsers.keys()], [], 'exclusive');
       await this.enrollments.lockOwners(
         tx,
         stored.newMemberships.map((k) => k.userId),

@@ -4,6 +4,7 @@ import { ErasedUsersAndCourseSnapshots1764000600000 } from './1764000600000-eras
 import { ReadPaths1764000700000 } from './1764000700000-read-paths';
 import { TraceContext1764000800000 } from './1764000800000-trace-context';
 import { RelaySlots1764000900000 } from './1764000900000-relay-slots';
+import { RegisterContentChanged1764001000000 } from './1764001000000-register-content-changed';
 import { OutboxUnassignedIndex1764001100000 } from './1764001100000-outbox-unassigned-index';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
@@ -14,5 +15,6 @@ export const MIGRATIONS = [
   ReadPaths1764000700000,
   TraceContext1764000800000,
   RelaySlots1764000900000,
+  RegisterContentChanged1764001000000,
   OutboxUnassignedIndex1764001100000,
 ];

@@ -18,9 +18,16 @@ export interface EnrollmentRow {
   nextDeadlineAt: string | null;
 }
 
-const OWNER_BUCKETS = 256;
+/**
+ * Owner locks are hashed into buckets so that one transaction holds a bounded number of them.
+ * Users get more buckets than courses: a slice's profile changes lock their users' buckets
+ * exclusively, and with few buckets nearly every slice creating enrollments of other users met
+ * one of them and waited (measured in docs/performance.md, "Lock waits").
+ */
+const USER_BUCKETS = 4096;
+const COURSE_BUCKETS = 256;
 const ownerLockKeys = (userIds: readonly number[], courseIds: readonly number[]): string[] => [
-  ...new Set([...userIds.map((u) => `enrollment-sync:user:${u % OWNER_BUCKETS}`), ...courseIds.map((c) => `enrollment-sync:course:${c % OWNER_BUCKETS}`)]),
+  ...new Set([...userIds.map((u) => `enrollment-sync:user:${u % USER_BUCKETS}`), ...courseIds.map((c) => `enrollment-sync:course:${c % COURSE_BUCKETS}`)]),
 ];
 
 /** The derived projection: one row per enrollment, holding the last published object. */
@@ -45,13 +52,15 @@ export class EnrollmentRepository {
 
   /**
    * Locks of users and courses (hashed into buckets to bound the number of locks), for the rest
-   * of the transaction, taken before `lock`. A slice that changed users' profiles or courses'
-   * structure takes them exclusively before it looks up the enrollments to re-derive (and
-   * before it commits a recompute request); a slice that stores new memberships shares them
-   * for those memberships' users and courses before deriving. So a new enrollment is either
+   * of the transaction, taken before `lock`. A slice that stores new memberships shares them for
+   * those memberships' users and courses before deriving. A change takes them exclusively before
+   * it looks up the enrollments to re-derive: a slice that changed users' profiles does so in its
+   * own transaction; a course-wide recompute does so in a transaction of its own before its walk
+   * (after the structure change that requested it committed). So a new enrollment is either
    * derived from the new profile or structure, or committed before the change looks up its
    * enrollments and re-derived there. (Enrollments that already exist are found by the change
-   * and serialised by `lock`.)
+   * and serialised by `lock`.) A structure change itself takes no course lock, so it never waits
+   * for, nor holds up, the slices of the course's other partitions.
    */
   async lockOwners(sql: Sql, userIds: readonly number[], courseIds: readonly number[], mode: 'shared' | 'exclusive'): Promise<void> {
     if (userIds.length === 0 && courseIds.length === 0) return;

@@ -212,12 +212,14 @@ interface Register {
   body: string;
   /** The register holds tombstones too (a `deleted` column); false = upserts only. */
   tombstones: boolean;
+  /** Enrollments derive from it: each write records whether it changed the content (`content_changed`). */
+  derivedFrom: boolean;
 }
 
 /** The latest upsert of each course, which a deletion does not replace: what a deleted course shows. */
-const COURSE_SNAPSHOTS: Register = { table: 'course_snapshots', keys: [{ name: 'course_id', type: 'bigint' }], body: 'course', tombstones: false };
+const COURSE_SNAPSHOTS: Register = { table: 'course_snapshots', keys: [{ name: 'course_id', type: 'bigint' }], body: 'course', tombstones: false, derivedFrom: false };
 
-const registerOf = <K extends FactKind>(t: RegisterTable<K>): Register => ({ table: t.table, keys: t.keys, body: t.body, tombstones: true });
+const registerOf = <K extends FactKind>(t: RegisterTable<K>): Register => ({ table: t.table, keys: t.keys, body: t.body, tombstones: true, derivedFrom: true });
 
 interface RegisterRow {
   meta: FactMeta;
@@ -263,7 +265,7 @@ export class FactRepository {
       // An upsert older than a deletion still changes what the deleted course shows: applied, but
       // no enrollment depends on it (a deleted enrollment keeps its last published state).
       const upserts = byKind.course.flatMap((f) => (f.deleted ? [] : [{ meta: f.meta, keys: [f.courseId], deleted: false, body: f.course }]));
-      for (const meta of await this.upsertRegister(sql, COURSE_SNAPSHOTS, upserts)) out.applied.add(eventKey(meta));
+      for (const { meta } of await this.upsertRegister(sql, COURSE_SNAPSHOTS, upserts)) out.applied.add(eventKey(meta));
     }
     await this.erase(
       sql,
@@ -287,9 +289,11 @@ export class FactRepository {
         return { meta: f.meta, keys: spec.keyOf(f), deleted, body: value };
       });
       const changed = spec.scope === 'user' ? out.changedUsers : out.changedCourses;
-      for (const meta of await this.upsertRegister(sql, registerOf(spec), rows)) {
-        const row = rows.find((r) => r.meta.source === meta.source && r.meta.id === meta.id)!;
+      for (const { meta, contentChanged } of await this.upsertRegister(sql, registerOf(spec), rows)) {
         out.applied.add(eventKey(meta));
+        // A newer fact with the same content is stored (it is the latest) but changes no derivation.
+        if (!contentChanged) continue;
+        const row = rows.find((r) => r.meta.source === meta.source && r.meta.id === meta.id)!;
         changed.set(row.keys[0], row.meta);
       }
       return;
@@ -364,8 +368,11 @@ export class FactRepository {
     }
   }
 
-  /** Upserts the latest fact per key; returns the metas of the facts that won. */
-  private async upsertRegister(sql: Sql, reg: Register, rows: RegisterRow[]): Promise<FactMeta[]> {
+  /**
+   * Upserts the latest fact per key; returns the metas of the facts that won, each with whether
+   * it changed the row's content (a new row always does).
+   */
+  private async upsertRegister(sql: Sql, reg: Register, rows: RegisterRow[]): Promise<{ meta: FactMeta; contentChanged: boolean }[]> {
     if (rows.length === 0) return [];
     // One statement cannot update a row twice: keep the latest fact per key first.
     const latest = [...latestBy(rows, (r) => r.keys.join(':')).values()].sort((a, b) => cmpKeys(a.keys, b.keys));
@@ -381,17 +388,21 @@ export class FactRepository {
     const types = [...reg.keys.map((k) => k.type), 'text', 'text', 'text', 'text', ...(reg.tombstones ? ['boolean'] : []), 'jsonb'];
     const deleted = reg.tombstones ? 'deleted, ' : '';
     const setDeleted = reg.tombstones ? 'deleted = excluded.deleted, ' : '';
-    const won: { fact_time: string; fact_source: string; fact_id: string; fact_type: string }[] = await sql.query(
+    // In SET, `t` is the row version being replaced (the latest committed, once its lock is ours).
+    const setChanged = reg.derivedFrom
+      ? `content_changed = (t.${reg.body} IS DISTINCT FROM excluded.${reg.body}${reg.tombstones ? ' OR t.deleted IS DISTINCT FROM excluded.deleted' : ''}), `
+      : '';
+    const won: { fact_time: string; fact_source: string; fact_id: string; fact_type: string; content_changed: boolean }[] = await sql.query(
       `INSERT INTO ${reg.table} AS t (${reg.keys.map((k) => k.name).join(', ')}, fact_time, fact_source, fact_id, fact_type, ${deleted}${reg.body})
        SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
        ON CONFLICT (${reg.keys.map((k) => k.name).join(', ')}) DO UPDATE SET
-         fact_time = excluded.fact_time, fact_source = excluded.fact_source, fact_id = excluded.fact_id,
+         ${setChanged}fact_time = excluded.fact_time, fact_source = excluded.fact_source, fact_id = excluded.fact_id,
          fact_type = excluded.fact_type, ${setDeleted}${reg.body} = excluded.${reg.body}
        WHERE (excluded.fact_time, excluded.fact_source, excluded.fact_id) > (t.fact_time, t.fact_source, t.fact_id)
-       RETURNING fact_time, fact_source, fact_id, fact_type`,
+       RETURNING fact_time, fact_source, fact_id, fact_type, ${reg.derivedFrom ? 'content_changed' : 'true AS content_changed'}`,
       params,
     );
-    return won.map((r) => ({ time: r.fact_time, source: r.fact_source, id: r.fact_id, type: r.fact_type }));
+    return won.map((r) => ({ meta: { time: r.fact_time, source: r.fact_source, id: r.fact_id, type: r.fact_type }, contentChanged: r.content_changed }));
   }
 
   /** Inserts every fact not stored yet (by source and id) into a log table. */
