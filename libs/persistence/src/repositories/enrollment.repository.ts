@@ -22,7 +22,7 @@ export interface EnrollmentRow {
  * Owner locks are hashed into buckets so that one transaction holds a bounded number of them.
  * Users get more buckets than courses: a slice's profile changes lock their users' buckets
  * exclusively, and with few buckets nearly every slice creating enrollments of other users met
- * one of them and waited (measured in docs/performance.md, "Lock waits").
+ * one of them and waited (docs/performance.md, "Carried targets": sampled lock waits before and after).
  */
 const USER_BUCKETS = 4096;
 const COURSE_BUCKETS = 256;
