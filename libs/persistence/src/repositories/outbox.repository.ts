@@ -83,32 +83,32 @@ export class OutboxRepository {
   }
 
   /**
-   * The oldest pending events of `partitions` (all partitions when omitted); a key's versions
-   * come out in order since they were inserted so. Versions of a key above a parked one are
-   * left out even before they are marked held. Rows without a partition are not returned.
+   * The oldest pending events of `partitions`; a key's versions come out in order since they were
+   * inserted so. Versions of a key above a parked one are left out even before they are marked
+   * held. Rows without a partition are not returned.
    */
-  async next(sql: Sql, limit: number, partitions?: readonly number[]): Promise<PendingEntry[]> {
-    const pending = `o.parked_at IS NULL
-          AND NOT EXISTS (
-                SELECT 1 FROM outbox p
-                 WHERE p.parked_at IS NOT NULL AND p.enrollment_id = o.enrollment_id AND p.version < o.version)`;
-    const columns = `o.seq, o.enrollment_id, o.version, o.event, o.trace_context, o.output_partition,
-              extract(epoch FROM statement_timestamp() - o.created_at)::float8 AS age_seconds`;
+  async next(sql: Sql, limit: number, partitions: readonly number[]): Promise<PendingEntry[]> {
     // Each partition's head is read by its own (output_partition, seq) index range: one
     // "output_partition = ANY(...) ORDER BY seq" sorted every pending row of those partitions,
     // so a read cost as much as the backlog (100k rows after a course-wide recompute).
-    const rows: PendingRow[] =
-      partitions === undefined
-        ? await sql.query(`SELECT ${columns} FROM outbox o WHERE o.output_partition IS NOT NULL AND ${pending} ORDER BY o.seq LIMIT $1`, [limit])
-        : await sql.query(
-            `SELECT o.* FROM unnest($2::int[]) AS part(n)
-               CROSS JOIN LATERAL (
-                 SELECT ${columns} FROM outbox o WHERE o.output_partition = part.n AND ${pending} ORDER BY o.seq LIMIT $1
-               ) o
-              ORDER BY o.seq
-              LIMIT $1`,
-            [limit, partitions],
-          );
+    const rows: PendingRow[] = await sql.query(
+      `SELECT o.* FROM unnest($2::int[]) AS part(n)
+         CROSS JOIN LATERAL (
+           SELECT o.seq, o.enrollment_id, o.version, o.event, o.trace_context, o.output_partition,
+                  extract(epoch FROM statement_timestamp() - o.created_at)::float8 AS age_seconds
+             FROM outbox o
+            WHERE o.output_partition = part.n
+              AND o.parked_at IS NULL
+              AND NOT EXISTS (
+                    SELECT 1 FROM outbox p
+                     WHERE p.parked_at IS NOT NULL AND p.enrollment_id = o.enrollment_id AND p.version < o.version)
+            ORDER BY o.seq
+            LIMIT $1
+         ) o
+        ORDER BY o.seq
+        LIMIT $1`,
+      [limit, partitions],
+    );
     return rows.map((r) => ({
       seq: String(r.seq),
       enrollmentId: r.enrollment_id,

@@ -12,7 +12,7 @@ export class OutboxStore {
     private readonly outbox: OutboxRepository = new OutboxRepository(),
   ) {}
 
-  next(limit: number, partitions?: readonly number[]): Promise<PendingEntry[]> {
+  next(limit: number, partitions: readonly number[]): Promise<PendingEntry[]> {
     return this.outbox.next(this.ds, limit, partitions);
   }
 
