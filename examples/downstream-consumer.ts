@@ -17,6 +17,10 @@
  * The state lives in memory here; a real consumer stores the last version per key in its own
  * database, in the same transaction as the data it derives.
  *
+ * The service publishes uncompressed batches. A topic whose `compression.type` makes the broker
+ * recompress them (snappy, lz4, zstd) needs those codecs registered for kafkajs, which has only
+ * gzip: libs/messaging/src/compression-codecs.ts shows the formats Kafka uses.
+ *
  *   npm run build && KAFKA_BROKERS=127.0.0.1:9092 node dist/examples/downstream-consumer.js
  *
  * Environment: KAFKA_BROKERS (127.0.0.1:9092), TOPIC_COURSE_ENROLLMENTS (lms.course-enrollments.v1),

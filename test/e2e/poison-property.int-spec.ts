@@ -2,10 +2,12 @@
  * Property, on the real Kafka and Postgres: whatever mix of valid and hostile messages arrives,
  * and wherever the hostile ones sit, every message ends applied or dead-lettered (each hostile
  * one exactly once), the projection equals the domain fold of the valid ones, and the consumer's
- * lag returns to 0. Hostile = refused at decode (not JSON, a contract violation), refused by the
- * store (STORE_REFUSED), or refused by a trigger standing for a store limit nobody knows of.
+ * lag returns to 0. Hostile = refused at decode (not JSON, a contract violation, a header flood,
+ * a time from the future), refused by the store (STORE_REFUSED), or refused by a trigger standing
+ * for a store limit nobody knows of. The log goes out compressed with any of Kafka's codecs.
  */
 import fc from 'fast-check';
+import { CompressionTypes } from 'kafkajs';
 import { clock, events, syntheticWorkload } from '@app/workload';
 import { cloudEvent, HostileCase, lagProblems, lettersTagged, notInInbox, STORE_REFUSED } from '../support/hostile-inputs';
 import { Pipeline, RawInput, startPipeline } from '../support/pipeline';
@@ -20,6 +22,17 @@ const HOSTILE: readonly HostileCase[] = [
       key: String(c),
       value: cloudEvent('lms.lesson.upserted', { course_id: c, lesson: { id: 1, section_id: 1, name: 'L', status: 'live', position: 1 } }, { id: tag, time }),
     }),
+  },
+  {
+    name: 'a header flood (5,000 headers)',
+    build: (tag, c, time) => ({
+      ...events.membershipChanged({ course_id: c, user_id: 2, join_status: 'joined' }, { id: tag, time, source: '/hostile' }),
+      headers: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`x-h${i}`, 'v'])),
+    }),
+  },
+  {
+    name: 'a time from the future',
+    build: (tag, c) => events.membershipChanged({ course_id: c, user_id: 3, join_status: 'joined' }, { id: tag, time: '9999-12-31T23:59:59Z', source: '/hostile' }),
   },
   {
     name: 'a value the store refuses (trigger)',
@@ -57,7 +70,8 @@ describe('property: a mixed log of valid and hostile messages (real Kafka and Po
         fc.integer({ min: 1, max: 1_000_000 }),
         fc.integer({ min: 5, max: 60 }),
         fc.array(fc.record({ kind: fc.nat({ max: HOSTILE.length - 1 }), at: fc.nat(), nextToNeighbour: fc.boolean() }), { minLength: 1, maxLength: 6 }),
-        async (seed, count, placements) => {
+        fc.constantFrom(CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD),
+        async (seed, count, placements, compression) => {
           run++;
           // Given a realistic log and hostile messages placed among it, some on a neighbour's partition
           const log: RawInput[] = [...syntheticWorkload({ events: count, courses: 2, users: 6, seed, source: `/prop-${run}` })];
@@ -72,7 +86,7 @@ describe('property: a mixed log of valid and hostile messages (real Kafka and Po
           const dlqBefore = p.deadLetters.length;
 
           // When it is produced
-          await p.produce(mixed);
+          await p.produce(mixed, { compression });
           valid.push(...log);
           await p.waitQuiet({ timeoutMs: 60_000 });
 

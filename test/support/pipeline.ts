@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
-import { Admin, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
+import { Admin, CompressionTypes, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, inputTopics } from '@app/config';
 import { CourseEnrollmentsEvent, decodeMessage, decodeOutputEvent } from '@app/contracts';
@@ -59,6 +59,8 @@ export interface ProduceOptions {
   seed?: number;
   /** Messages per produce request. */
   chunk?: number;
+  /** The produce requests' compression (default none). */
+  compression?: CompressionTypes;
 }
 
 export interface CollectedOutput {
@@ -351,7 +353,7 @@ export class Pipeline {
         arr.push({ key: m.key, value: m.value, headers: m.headers });
         topicMessages.set(t, arr);
       }
-      await this.producer.sendBatch({ acks: -1, topicMessages: [...topicMessages].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+      await this.producer.sendBatch({ acks: -1, compression: opts.compression, topicMessages: [...topicMessages].map(([topic, msgs]) => ({ topic, messages: msgs })) });
       this.produced.push(...slice);
     }
   }

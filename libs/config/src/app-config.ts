@@ -40,6 +40,8 @@ export interface AppConfig {
   relaySlots: number;
   slotTakeoverMs: number;
   stallAfterMs: number;
+  /** MAX_FUTURE_SKEW_MS: how far ahead of the clock an input event's time may be. */
+  maxFutureSkewMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -76,6 +78,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     relaySlots: c.RELAY_SLOTS,
     slotTakeoverMs: c.SLOT_TAKEOVER_MS,
     stallAfterMs: c.STALL_AFTER_MS,
+    maxFutureSkewMs: c.MAX_FUTURE_SKEW_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };
 }

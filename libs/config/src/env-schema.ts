@@ -254,6 +254,11 @@ export const ENV_SCHEMA = {
     doc: "a worker reports not ready (/health/ready 503) when an input partition with lag, or the outbox's oldest pending event, has not moved for this long",
     parse: int(1000, 86400000),
   },
+  MAX_FUTURE_SKEW_MS: {
+    default: '300000',
+    doc: "how far an input event's `time` may be ahead of this service's clock; a later one is dead-lettered (it could never be displaced by an honest event)",
+    parse: int(0, 31536000000),
+  },
   SHUTDOWN_TIMEOUT_MS: { default: '15000', doc: 'how long a process drains on SIGTERM before it exits anyway', parse: int(0, 600000) },
 } satisfies Record<string, Setting<unknown>>;
 

@@ -1,5 +1,15 @@
-import { DLQ_HEADERS, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
-import { BINARY_HEADERS, ENVELOPE_ATTRIBUTES, MAX_SOURCE_CHARS, MAX_VALUE_BYTES, STRUCTURED_CONTENT_TYPE, TopicNames, TRACE_HEADERS } from './envelope';
+import { DLQ_HEADERS, DLQ_HEADERS_DROPPED_HEADER, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
+import {
+  BINARY_HEADERS,
+  ENVELOPE_ATTRIBUTES,
+  MAX_HEADER_BYTES,
+  MAX_HEADERS,
+  MAX_SOURCE_CHARS,
+  MAX_VALUE_BYTES,
+  STRUCTURED_CONTENT_TYPE,
+  TopicNames,
+  TRACE_HEADERS,
+} from './envelope';
 import { TRACEPARENT_HEADER, TRACEPARENT_SCHEMA, TRACESTATE_HEADER, TRACESTATE_SCHEMA } from './trace-context';
 import { CUSTOM_FIELDS_LIMITS, INPUT_EVENTS, InputEventDefinition, InputTopic, MAX_CATEGORIES, MAX_EMAILS, TEXT_LIMITS } from './input-events';
 import { MAX_JSON_DEPTH } from './json';
@@ -162,7 +172,7 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
     channels[info.id] = {
       address: opts.topics[topic],
       title: info.title,
-      description: `Input. Default name; configurable with \`${info.env}\`. Keys are recommendations: the service is correct whatever the key and partition, and accepts any known input type on any input topic.`,
+      description: `Input. Default name; configurable with \`${info.env}\`. Keys are recommendations: the service is correct whatever the key and partition, and accepts any known input type on any input topic. Batches may be compressed with any Kafka codec (gzip, snappy, lz4, zstd). A message carries at most ${MAX_HEADERS} headers and ${MAX_HEADER_BYTES} bytes of header names and values, and its \`time\` is at most MAX_FUTURE_SKEW_MS (default 5 minutes) ahead of the service's clock; beyond either it is dead-lettered.`,
       messages: channelMessages,
       bindings: { kafka: { partitions, bindingVersion: KAFKA_BINDING_VERSION } },
     };
@@ -231,8 +241,7 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
     name: 'DeadLetter',
     title: 'Dead letter',
     summary: 'An input message that can never be applied, copied unchanged.',
-    description:
-      'Key, value and headers of the input message are copied byte for byte (not JSON, not a CloudEvent, an unknown type, data that breaks the contract, over 1 MiB; or a message the store refused when applied alone), with five headers added. A copy too big for the topic is truncated to fit and marked, never dropped. Transient failures are retried, never dead-lettered.',
+    description: `Key, value and headers of the input message are copied byte for byte (not JSON, not a CloudEvent, an unknown type, data that breaks the contract, over 1 MiB, more than ${MAX_HEADERS} headers or ${MAX_HEADER_BYTES} bytes of headers, a \`time\` further ahead of the service's clock than MAX_FUTURE_SKEW_MS; or a message the store refused when applied alone), with five headers added. A copy too big for the topic is truncated to fit and marked, never dropped; a copy of a message over the header bounds keeps the headers that fit them, and says how many were dropped. A record batch that cannot be decompressed is one dead letter for its whole offset range: no key, the batch as read (a Kafka RecordBatch, magic 2) as its value, \`dlq_offset\` its first offset, and \`dlq_reason\` naming the range, its record count, codec and error. Transient failures are retried, never dead-lettered.`,
     headers: {
       type: 'object',
       description: 'The original headers, plus:',
@@ -256,6 +265,11 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
           pattern: '^[0-9]+$',
           description:
             "Only when the copy would exceed the dead-letter topic's `max.message.bytes`: the value was cut to fit (and if the key and headers alone did not fit, the original headers were dropped and the key cut too); this is the original value's size in bytes.",
+        },
+        [DLQ_HEADERS_DROPPED_HEADER]: {
+          type: 'string',
+          pattern: '^[0-9]+$',
+          description: `Only on a copy of a message with more than ${MAX_HEADERS} headers or ${MAX_HEADER_BYTES} bytes of header names and values: the copy keeps the first headers that fit those bounds, and this is how many were dropped.`,
         },
       },
       required: Object.values(DLQ_HEADERS),

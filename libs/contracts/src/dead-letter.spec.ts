@@ -1,4 +1,5 @@
-import { deadLetterMessage, DLQ_HEADERS, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
+import { deadLetterMessage, DLQ_HEADERS, DLQ_HEADERS_DROPPED_HEADER, DLQ_TRUNCATED_HEADER, MAX_DLQ_REASON_CHARS } from './dead-letter';
+import { MAX_HEADER_BYTES, MAX_HEADERS } from './envelope';
 
 describe('dead letters', () => {
   const key = Buffer.from('42:7');
@@ -54,5 +55,33 @@ describe('dead letters', () => {
     const shown = String(deadLetterMessage({ key, value }, { topic: 't', partition: 0, offset: '0' }, reason).headers.dlq_reason);
     expect(shown).toBe(`${'x'.repeat(MAX_DLQ_REASON_CHARS - 2)}…`);
     expect(Buffer.from(shown, 'utf8').toString('utf8')).toBe(shown);
+  });
+});
+
+describe('dead letters within the header bounds', () => {
+  const origin = { topic: 't', partition: 0, offset: '5' };
+  const many = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h${i}`, 'v']));
+
+  it('a message with room to spare keeps every header and gets no dlq_headers_dropped', () => {
+    const dl = deadLetterMessage({ key: null, value: null, headers: many(40) }, origin, 'why');
+    expect(Object.keys(dl.headers).filter((h) => h.startsWith('x-h'))).toHaveLength(40);
+    expect(dl.headers[DLQ_HEADERS_DROPPED_HEADER]).toBeUndefined();
+  });
+
+  it('a copy that would break the bounds keeps the first headers that fit and counts the rest with those dropped before', () => {
+    const dl = deadLetterMessage({ key: null, value: null, headers: many(64) }, origin, 'why', 'decode', 100);
+    const kept = Object.keys(dl.headers).filter((h) => h.startsWith('x-h'));
+    expect(Object.keys(dl.headers).length).toBeLessThanOrEqual(MAX_HEADERS - 1); // room for dlq_truncated
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => `x-h${i}`));
+    expect(Number(dl.headers[DLQ_HEADERS_DROPPED_HEADER])).toBe(100 + 64 - kept.length);
+    expect(dl.headers[DLQ_HEADERS.reason]).toBe('why');
+  });
+
+  it('the byte bound counts as well: a header that would cross it is dropped', () => {
+    const big = 'x'.repeat(MAX_HEADER_BYTES / 2);
+    const dl = deadLetterMessage({ key: null, value: null, headers: { a: big, b: big, c: 'small' } }, origin, 'why');
+    expect(Object.keys(dl.headers)).toEqual(expect.arrayContaining(['a', 'c']));
+    expect(dl.headers.b).toBeUndefined();
+    expect(dl.headers[DLQ_HEADERS_DROPPED_HEADER]).toBe('1');
   });
 });

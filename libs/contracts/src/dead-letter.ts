@@ -1,4 +1,4 @@
-import type { HeaderValue } from './envelope';
+import { HeaderValue, MAX_HEADER_BYTES, MAX_HEADERS } from './envelope';
 
 /**
  * Dead letters (`lms.enrollment-sync.dlq.v1`): the input message copied unchanged — key, value
@@ -25,6 +25,13 @@ export type DeadLetterStage = 'decode' | 'apply';
  */
 export const DLQ_TRUNCATED_HEADER = 'dlq_truncated';
 
+/**
+ * Present only on a dead letter of a message that broke the header bounds (MAX_HEADERS,
+ * MAX_HEADER_BYTES): the copy keeps the headers that fit the bounds, and this header holds how
+ * many were dropped, in decimal.
+ */
+export const DLQ_HEADERS_DROPPED_HEADER = 'dlq_headers_dropped';
+
 /** Reasons are human-readable one-liners; this bounds them so a header never balloons. */
 export const MAX_DLQ_REASON_CHARS = 1000;
 
@@ -43,24 +50,50 @@ export interface DeadLetterMessage {
 
 /**
  * The message to produce on the dead-letter topic. Original headers are kept as they were;
- * `dlq_*` headers of a message that was already dead-lettered once are replaced.
+ * `dlq_*` headers of a message that was already dead-lettered once are replaced. The copy stays
+ * within the header bounds (MAX_HEADERS, MAX_HEADER_BYTES) so that it can be read, and replayed,
+ * like any input: when the original headers and the `dlq_*` ones together would break them, the
+ * first original headers that fit are kept and `dlq_headers_dropped` counts the others, with
+ * `droppedBefore` (those the decoder already left out).
  */
 export function deadLetterMessage(
   msg: { key: Buffer | null; value: Buffer | null; headers?: Record<string, HeaderValue> },
   origin: DeadLetterOrigin,
   reason: string,
   stage: DeadLetterStage = 'decode',
+  droppedBefore = 0,
 ): DeadLetterMessage {
-  const headers: DeadLetterMessage['headers'] = {};
-  const dlqNames = new Set<string>([...Object.values(DLQ_HEADERS), DLQ_TRUNCATED_HEADER]);
+  const added: DeadLetterMessage['headers'] = {
+    [DLQ_HEADERS.reason]: boundedReason(reason),
+    [DLQ_HEADERS.stage]: stage,
+    [DLQ_HEADERS.topic]: origin.topic,
+    [DLQ_HEADERS.partition]: String(origin.partition),
+    [DLQ_HEADERS.offset]: origin.offset,
+  };
+  const dlqNames = new Set<string>([...Object.values(DLQ_HEADERS), DLQ_TRUNCATED_HEADER, DLQ_HEADERS_DROPPED_HEADER]);
+  const original: [string, Buffer | string][] = [];
   for (const [name, value] of Object.entries(msg.headers ?? {})) {
-    if (value !== undefined && !dlqNames.has(name)) headers[name] = value;
+    if (value === undefined || dlqNames.has(name)) continue;
+    for (const one of Array.isArray(value) ? value : [value]) original.push([name, one]);
   }
-  headers[DLQ_HEADERS.reason] = boundedReason(reason);
-  headers[DLQ_HEADERS.stage] = stage;
-  headers[DLQ_HEADERS.topic] = origin.topic;
-  headers[DLQ_HEADERS.partition] = String(origin.partition);
-  headers[DLQ_HEADERS.offset] = origin.offset;
+  const size = (name: string, v: Buffer | string) => Buffer.byteLength(name) + (typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  // Room for the added headers, dlq_headers_dropped and dlq_truncated (fitDeadLetter may add it).
+  let count = Object.keys(added).length + 2;
+  let bytes = Object.entries(added).reduce((n, [name, v]) => n + size(name, v as string), 0) + 64;
+  const headers: DeadLetterMessage['headers'] = {};
+  let dropped = droppedBefore;
+  for (const [name, one] of original) {
+    if (count + 1 > MAX_HEADERS || bytes + size(name, one) > MAX_HEADER_BYTES) {
+      dropped++;
+      continue;
+    }
+    count++;
+    bytes += size(name, one);
+    const had = headers[name];
+    headers[name] = had === undefined ? one : Array.isArray(had) ? [...had, one] : [had, one];
+  }
+  Object.assign(headers, added);
+  if (dropped > 0) headers[DLQ_HEADERS_DROPPED_HEADER] = String(dropped);
   return { key: msg.key, value: msg.value, headers };
 }
 

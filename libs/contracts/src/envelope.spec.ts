@@ -1,4 +1,4 @@
-import { decodeMessage, MAX_VALUE_BYTES } from './envelope';
+import { decodeMessage, MAX_HEADER_BYTES, MAX_HEADERS, MAX_VALUE_BYTES } from './envelope';
 import { encodeBinary, encodeStructured } from './output-event';
 import { accept, binary, cloudEvent, raw, reject, structured, TEST_TOPICS } from './testing/messages';
 
@@ -301,5 +301,41 @@ describe('envelope: binary mode', () => {
 
   it('validates the data with the same paths as structured mode', () => {
     expect(reject(binary(event({ data: { course_id: '42' } })))).toBe('data.course_id must be a positive integer, got "42"');
+  });
+});
+
+describe('envelope: bounds on headers and on the clock', () => {
+  const headers = (count: number, value = 'v') => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h${i}`, value]));
+
+  it(`accepts ${MAX_HEADERS} headers and refuses one more, naming the bound`, () => {
+    const ok = raw(JSON.stringify(event()), headers(MAX_HEADERS));
+    expect(decodeMessage(ok, TEST_TOPICS).ok).toBe(true);
+    expect(reject(raw(JSON.stringify(event()), headers(MAX_HEADERS + 1)))).toBe(`headers: the message has more than ${MAX_HEADERS} (the limit)`);
+  });
+
+  it(`refuses headers holding more than ${MAX_HEADER_BYTES} bytes in all`, () => {
+    expect(reject(raw(JSON.stringify(event()), headers(3, 'x'.repeat(MAX_HEADER_BYTES / 2))))).toMatch(
+      /^headers: the message's names and values hold \d+ bytes, over the 65536-byte limit$/,
+    );
+  });
+
+  const nowMs = Date.parse('2026-12-07T12:00:00Z');
+  const clock = { nowMs, maxFutureSkewMs: 300_000 };
+
+  it('refuses an event further ahead of the clock than the skew allows, naming how far', () => {
+    const r = decodeMessage(structured(event({ time: '2026-12-07T12:05:01Z' })), TEST_TOPICS, clock);
+    expect(r).toEqual({ ok: false, reason: "time 2026-12-07T12:05:01Z is 301 s ahead of this service's clock, more than MAX_FUTURE_SKEW_MS (300000 ms) allows" });
+  });
+
+  it('accepts an event at the edge of the skew, one with an offset, and any past one', () => {
+    for (const time of ['2026-12-07T12:05:00Z', '2026-12-07T14:04:59+02:00', '2001-01-01T00:00:00Z']) {
+      expect(decodeMessage(structured(event({ time })), TEST_TOPICS, clock).ok).toBe(true);
+    }
+  });
+
+  it('9999-12-31 is refused with a clock, and accepted without one (the contract alone bounds only the calendar)', () => {
+    const far = structured(event({ time: '9999-12-31T23:59:59Z' }));
+    expect(decodeMessage(far, TEST_TOPICS, clock).ok).toBe(false);
+    expect(decodeMessage(far, TEST_TOPICS).ok).toBe(true);
   });
 });

@@ -65,6 +65,25 @@ export const MAX_SOURCE_CHARS = 1024;
 /** The largest accepted message value: 1 MiB. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 
+/**
+ * Header bounds (events.md, "Bad input"): a message may carry at most MAX_HEADERS headers with at
+ * most MAX_HEADER_BYTES of names and values in all. The Kafka decoder checks them before anything
+ * iterates the headers (libs/messaging, record-decoding.ts), so a flood costs a dead letter, not
+ * minutes of one worker's event loop.
+ */
+export const MAX_HEADERS = 64;
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+/**
+ * How far ahead of the service's clock an event's `time` may be (MAX_FUTURE_SKEW_MS): beyond it
+ * the event is refused, because a last-writer-wins fact from the future could never be displaced
+ * by an honest one.
+ */
+export interface ClockPolicy {
+  nowMs: number;
+  maxFutureSkewMs: number;
+}
+
 const caseInsensitive = (s: string): string => s.replace(/[a-z]/gi, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).replace(/[/+.]/g, (c) => `\\${c}`);
 
 /** `application/json`, any case, parameters (e.g. `; charset=utf-8`) allowed. */
@@ -116,9 +135,11 @@ interface Attributes {
   datacontenttype: string | null;
 }
 
-export function decodeMessage(msg: KafkaInputMessage, topics: TopicNames): DecodeResult {
+export function decodeMessage(msg: KafkaInputMessage, topics: TopicNames, clock?: ClockPolicy): DecodeResult {
   try {
-    return { ok: true, event: decode(msg, topics) };
+    const event = decode(msg, topics);
+    if (clock !== undefined) checkNotFromTheFuture(event, clock);
+    return { ok: true, event };
   } catch (err) {
     if (err instanceof ContractViolation) return { ok: false, reason: err.message };
     throw err;
@@ -138,6 +159,7 @@ function decode(msg: KafkaInputMessage, topics: TopicNames): InputEvent {
   let contentType: string | undefined;
   let binary = false;
   const headers = msg.headers ?? {};
+  checkHeaderBounds(headers);
   for (const name in headers) {
     if (headers[name] === undefined) continue;
     if (name.startsWith('ce_')) binary = true;
@@ -229,6 +251,31 @@ function finish(mode: InputEvent['mode'], a: Attributes, data: unknown, dataPath
     traceContext,
     fact,
   };
+}
+
+function checkHeaderBounds(headers: Record<string, HeaderValue>): void {
+  let count = 0;
+  let bytes = 0;
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) {
+      count++;
+      bytes += Buffer.byteLength(name) + (typeof one === 'string' ? Buffer.byteLength(one) : one.length);
+    }
+    if (count > MAX_HEADERS) throw new ContractViolation(`headers: the message has more than ${MAX_HEADERS} (the limit)`);
+  }
+  if (bytes > MAX_HEADER_BYTES) throw new ContractViolation(`headers: the message's names and values hold ${bytes} bytes, over the ${MAX_HEADER_BYTES}-byte limit`);
+}
+
+function checkNotFromTheFuture(event: InputEvent, clock: ClockPolicy): void {
+  const at = Date.parse(`${event.fact.meta.time.slice(0, 23)}Z`);
+  const ahead = at - clock.nowMs;
+  if (ahead > clock.maxFutureSkewMs) {
+    throw new ContractViolation(
+      `time ${event.time} is ${Math.round(ahead / 1000)} s ahead of this service's clock, more than MAX_FUTURE_SKEW_MS (${clock.maxFutureSkewMs} ms) allows`,
+    );
+  }
 }
 
 /**

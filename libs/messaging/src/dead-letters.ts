@@ -1,6 +1,7 @@
 import { ConfigResourceTypes, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { DeadLetterMessage, deadLetterMessage, DeadLetterStage, DLQ_HEADERS, DLQ_TRUNCATED_HEADER } from '@app/contracts';
+import { DeadLetterMessage, deadLetterMessage, DeadLetterStage, DLQ_HEADERS, DLQ_HEADERS_DROPPED_HEADER, DLQ_TRUNCATED_HEADER } from '@app/contracts';
 import { isRecordRefused } from './failure-classification';
+import { wireDefectOf, withoutWireMark } from './record-decoding';
 
 export interface DeadLetter {
   topic: string;
@@ -46,7 +47,7 @@ export function fitDeadLetter(m: DeadLetterMessage, budget: number): DeadLetterM
   const marked = { ...m.headers, [DLQ_TRUNCATED_HEADER]: String(value.length) };
   const room = budget - recordBytes({ key: m.key, value: null, headers: marked });
   if (room >= 0) return { key: m.key, value: value.subarray(0, room), headers: marked };
-  const dlqNames = new Set<string>([...Object.values(DLQ_HEADERS), DLQ_TRUNCATED_HEADER]);
+  const dlqNames = new Set<string>([...Object.values(DLQ_HEADERS), DLQ_TRUNCATED_HEADER, DLQ_HEADERS_DROPPED_HEADER]);
   const headers = Object.fromEntries(Object.entries(marked).filter(([name]) => dlqNames.has(name)));
   const left = Math.max(0, budget - recordBytes({ key: null, value: null, headers }));
   const key = m.key ? m.key.subarray(0, Math.min(m.key.length, Math.floor(left / 2))) : null;
@@ -112,14 +113,16 @@ export class DeadLetterPublisher {
 
   async send(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    const messages = letters.map((l) =>
-      deadLetterMessage(
-        { key: l.message.key, value: l.message.value, headers: l.message.headers },
+    const messages = letters.map((l) => {
+      const defect = wireDefectOf(l.message);
+      return deadLetterMessage(
+        { key: l.message.key, value: l.message.value, headers: withoutWireMark(l.message.headers) },
         { topic: l.topic, partition: l.partition, offset: l.message.offset },
         l.reason,
         l.stage,
-      ),
-    );
+        defect?.kind === 'header-flood' ? defect.headers - defect.kept : 0,
+      );
+    });
     let budget = this.maxMessageBytes - BATCH_OVERHEAD_BYTES;
     let fitted = messages.map((m) => fitDeadLetter(m, budget));
     for (let sent = 0; sent < fitted.length;) {

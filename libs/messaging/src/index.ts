@@ -7,3 +7,5 @@ export * from './topic-replay';
 export * from './poison-isolation';
 export * from './failure-classification';
 export * from './key-partitioner';
+export * from './compression-codecs';
+export * from './record-decoding';

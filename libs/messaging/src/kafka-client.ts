@@ -1,6 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel, LogEntry, Producer, ProducerConfig, RetryOptions } from 'kafkajs';
 import type { AppConfig } from '@app/config';
 import { checkKafkaTls, explainKafkaError, kafkaSaslOptions } from './kafka-security';
+import { installKafkaRecordDecoding } from './record-decoding';
 import { topicSpecs } from './topic-specs';
 
 export interface LogSink {
@@ -47,12 +48,14 @@ class ServiceKafka extends Kafka {
  * The one way the service makes a kafkajs client: its logs go through the service's structured
  * logger, and it connects with the TLS and SASL settings of the environment (KAFKA_SSL*,
  * KAFKA_SASL*), so every worker, the relay, dead letters, replay, the ops CLI, the demo and the
- * bench reach a managed cluster the same way.
+ * bench reach a managed cluster the same way, and read every codec and bounded headers the same
+ * way (record-decoding.ts).
  */
 export function createKafka(config: AppConfig, sink?: LogSink, clientSuffix = '', retry: RetryOptions = CLIENT_RETRY): Kafka {
   // Producers key by enrollment id with the v2 default partitioner; the warning about the
   // pre-v2 default is noise for a service that never used it.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  installKafkaRecordDecoding();
   return new ServiceKafka({
     clientId: `${config.kafka.clientId}${clientSuffix}`,
     brokers: config.kafka.brokers,

@@ -1,6 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
-import { DeadLetterStage, decodeMessage, InputEvent, TopicNames } from '@app/contracts';
+import { ClockPolicy, DeadLetterStage, decodeMessage, InputEvent, TopicNames } from '@app/contracts';
 import { classifyFailure } from './failure-classification';
+import { wireDefectOf, wireDefectReason } from './record-decoding';
 
 export type ApplyOutcome = 'applied' | 'duplicate' | 'noop';
 
@@ -84,10 +85,23 @@ export class PoisonIsolatingSlice {
     topics: TopicNames,
     private readonly apply: ApplyPort,
     private readonly hooks: IsolationHooks = {},
+    /** MAX_FUTURE_SKEW_MS: events further ahead of the clock are refused. Absent = no bound. */
+    maxFutureSkewMs?: number,
   ) {
     this.results = items.map(() => undefined);
+    const clock = maxFutureSkewMs === undefined ? undefined : { nowMs: Date.now(), maxFutureSkewMs };
     this.events = items.map((item, i) => {
-      const decoded = decodeSafely(item, topics);
+      const defect = wireDefectOf(item.message);
+      if (defect?.kind === 'undecodable-batch' && defect.covered) {
+        // Stands for a record of a batch whose first placeholder's dead letter names the range.
+        this.results[i] = { outcome: 'noop' };
+        return undefined;
+      }
+      if (defect) {
+        this.results[i] = { outcome: 'refused', stage: 'decode', reason: wireDefectReason(defect) };
+        return undefined;
+      }
+      const decoded = decodeSafely(item, topics, clock);
       if (decoded.ok) return decoded.event;
       this.results[i] = { outcome: 'refused', stage: 'decode', reason: decoded.reason };
       return undefined;
@@ -135,10 +149,10 @@ export class PoisonIsolatingSlice {
 }
 
 /** decodeMessage, except that a throw (e.g. a stack overflow on hostile nesting) refuses the message too. */
-function decodeSafely(item: SliceMessage, topics: TopicNames): { ok: true; event: InputEvent } | { ok: false; reason: string } {
+function decodeSafely(item: SliceMessage, topics: TopicNames, clock: ClockPolicy | undefined): { ok: true; event: InputEvent } | { ok: false; reason: string } {
   const { message } = item;
   try {
-    return decodeMessage({ topic: item.decodeAs ?? item.topic, key: message.key, value: message.value, headers: message.headers ?? {} }, topics);
+    return decodeMessage({ topic: item.decodeAs ?? item.topic, key: message.key, value: message.value, headers: message.headers ?? {} }, topics, clock);
   } catch (err) {
     return { ok: false, reason: `cannot be decoded: ${failureReason(err)}` };
   }

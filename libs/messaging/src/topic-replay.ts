@@ -33,6 +33,8 @@ export class TopicReplay {
     private readonly kafka: Kafka,
     private readonly topics: TopicNames & { dlq: string },
     private readonly apply: ApplyPort,
+    /** MAX_FUTURE_SKEW_MS: a replayed event still from the future is refused again. */
+    private readonly maxFutureSkewMs?: number,
   ) {}
 
   async run(req: ReplayRequest, groupId: string, onProgress?: (p: ReplayProgress, invalidReasons: string[]) => Promise<void> | void): Promise<ReplayProgress> {
@@ -88,6 +90,7 @@ export class TopicReplay {
                   this.topics,
                   this.apply,
                   { beforeRetry: heartbeat },
+                  this.maxFutureSkewMs,
                 );
                 for (const r of await slice.run()) if (r.outcome !== 'refused') progress[r.outcome]++;
                 const reasons = slice.refused().map((r) => `${req.topic}/${batch.partition}@${r.item.message.offset}: ${r.reason}`);

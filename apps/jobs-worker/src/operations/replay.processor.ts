@@ -25,7 +25,7 @@ export class ReplayProcessor extends WorkerHost {
   }
 
   async process(job: Job<ReplayJobData>): Promise<unknown> {
-    const replay = new TopicReplay(this.kafka, this.config.topics, (events) => this.applier.apply(events));
+    const replay = new TopicReplay(this.kafka, this.config.topics, (events) => this.applier.apply(events), this.config.maxFutureSkewMs);
     return replay.run(job.data, `${this.config.kafka.groupId}-replay-${job.id}`, async (p, invalid) => {
       for (const reason of invalid) this.logger.warn({ jobId: job.id, reason }, 'replay: message still invalid');
       await job.updateProgress({ done: p.read, total: p.total, applied: p.applied, duplicate: p.duplicate, noop: p.noop, invalid: p.invalid } satisfies ProgressPayload);

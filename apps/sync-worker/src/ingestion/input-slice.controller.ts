@@ -54,6 +54,7 @@ export class InputSliceController {
           // A bisection runs several transactions in a row: keep the partition meanwhile.
           beforeRetry: () => ctx.heartbeat(),
         },
+        this.config.maxFutureSkewMs,
       );
       run = { isolating, lettersSent: false };
       this.runs.set(ctx, run);
