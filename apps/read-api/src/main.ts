@@ -1,5 +1,6 @@
 import '@app/observability/tracing-preload'; // first: OpenTelemetry patches what loads after it
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@app/config';
 import { exitOnBootFailure, wireProcess } from '@app/observability';
@@ -10,7 +11,9 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(ReadApiModule, { bufferLogs: true });
   const logger = wireProcess(app, config.shutdownTimeoutMs);
   await app.listen(config.api.port, '0.0.0.0');
-  logger.log(`read API listening on port ${config.api.port} (queue dashboard at /admin/queues)`);
+  // The port bound, not the one asked for: with API_PORT=0 the OS picks it.
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  logger.log(`read API listening on port ${port} (queue dashboard at /admin/queues)`);
 }
 
 process.env.APP_NAME = 'read-api';

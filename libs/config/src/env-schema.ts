@@ -229,8 +229,8 @@ export const ENV_SCHEMA = {
     parse: int(0, 86400000),
   },
   TRUST_PROXY: { default: '', doc: 'proxies whose X-Forwarded-For/-Proto the read API believes: empty = none, a hop count, or addresses/subnets', parse: trustProxy },
-  SYNC_WORKER_METRICS_PORT: { default: '9464', doc: "port of the sync worker's /metrics (0 = any free port)", parse: int(0, 65535) },
-  JOBS_WORKER_METRICS_PORT: { default: '9465', doc: "port of the jobs worker's /metrics (0 = any free port)", parse: int(0, 65535) },
+  SYNC_WORKER_METRICS_PORT: { default: '9464', doc: "port of the sync worker's /metrics (0 = any free port; the one bound is logged)", parse: int(0, 65535) },
+  JOBS_WORKER_METRICS_PORT: { default: '9465', doc: "port of the jobs worker's /metrics (0 = any free port; the one bound is logged)", parse: int(0, 65535) },
   COURSE_URL_TEMPLATE: { default: '', doc: 'course URL with {id} and/or {slug}; empty = urls: []', parse: template },
   INGEST_SLICE_SIZE: { default: '500', doc: 'input messages applied per Postgres transaction (1 = one transaction per message)', parse: int(1, 10000) },
   INGEST_CONCURRENCY: {

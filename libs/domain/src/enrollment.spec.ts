@@ -353,6 +353,17 @@ describe('deriveEnrollment: user, erasure, course, urls, remote_data', () => {
     expect(s.and(user(U, { real_name: '   ' })).enrollment(C, U).user.name).toBe('user7');
   });
 
+  it('user: a real_name or username of invisible characters only counts as empty', () => {
+    const s = given(course(C), membership(C, U, 'joined'));
+    for (const invisible of ['\u200b', '\u200b \u200c\u200d', '\u2060\ufeff', '\u00ad', '\u3164', '\u034f\ufe0f', '\u202e\u2066', '\u{e0020}']) {
+      expect({ invisible, name: s.and(user(U, { real_name: invisible })).enrollment(C, U).user.name }).toEqual({ invisible, name: 'user7' });
+      expect({ invisible, name: s.and(user(U, { real_name: '', username: invisible })).enrollment(C, U).user.name }).toEqual({ invisible, name: null });
+    }
+    // Visible text keeps its invisible characters: the name is emitted as sent.
+    expect(s.and(user(U, { real_name: 'Grace\u200bH.' })).enrollment(C, U).user.name).toBe('Grace\u200bH.');
+    expect(s.and(user(U, { real_name: '\u200b', username: 'grace\u200d' })).enrollment(C, U).user.name).toBe('grace\u200d');
+  });
+
   it('a user never seen: name null, emails []', () => {
     expect(given(course(C), membership(C, U, 'joined')).enrollment(C, U).user).toEqual({ id: '7', name: null, emails: [] });
   });

@@ -15,9 +15,11 @@
  *    assignment leaves it unchanged, and a `null` join_status fact does not clear it.
  * 3. `assigned_by` is the actor of the period's first `invited` fact; null when that fact has no
  *    actor (other invited facts are not searched).
- * 4. `user.name`: `real_name` when it holds a non-whitespace character (emitted as is), else
- *    `username` when non-empty, else null. A user never seen or whose latest fact is a deletion:
- *    name null and emails [] (erasure: nothing personal in the output).
+ * 4. `user.name`: `real_name` when it holds a visible character (emitted as is), else `username`
+ *    when it does, else null: white space and invisible characters alone (U+200B and the other
+ *    default-ignorable or format characters, visible-text.ts) count as empty. A user never seen
+ *    or whose latest fact is a deletion: name null and emails [] (erasure: nothing personal in
+ *    the output).
  * 5. `urls`: [] when the template is empty. `{id}` and `{slug}` are replaced everywhere
  *    (slug with encodeURIComponent). When the template needs `{slug}` and there is no slug (course
  *    never seen, deleted, or its slug is ""), `urls` is [] rather than a broken link.
@@ -48,6 +50,7 @@ import type { CourseEnrollment, EnrollmentStatus } from './course-enrollment';
 import { sortFacts } from './fact-order';
 import type { Assignment, GradeFact, JoinStatus, MembershipFact, ProgressFact, UserFact } from './facts';
 import { canonicalTime, ceilToMillisIso, toMillisIso, toMillisIsoOrNull } from './time';
+import { hasVisibleText } from './visible-text';
 
 /** Everything needed to derive one enrollment. */
 export interface EnrollmentFacts extends CourseFacts {
@@ -263,7 +266,7 @@ export function courseUrls(template: string, courseId: number, slug: string | nu
 export function enrollmentUser(userId: number, fact: UserFact | undefined): CourseEnrollment['user'] {
   if (!fact || fact.deleted || fact.userId !== userId) return { id: String(userId), name: null, emails: [] };
   const u = fact.user;
-  const name = u.real_name && u.real_name.trim() !== '' ? u.real_name : u.username ? u.username : null;
+  const name = hasVisibleText(u.real_name) ? u.real_name : hasVisibleText(u.username) ? u.username : null;
   return {
     id: String(userId),
     name,

@@ -8,3 +8,4 @@ export * from './material-diff';
 export * from './deletion';
 export * from './course-view';
 export * from './fold';
+export * from './visible-text';

@@ -5,8 +5,11 @@ import { wireDefectOf, wireDefectReason } from './record-decoding';
 
 export type ApplyOutcome = 'applied' | 'duplicate' | 'noop';
 
-/** Applies decoded events in one transaction, all or nothing; one outcome per event, in order. */
-export type ApplyPort = (events: InputEvent[]) => Promise<{ outcomes: ApplyOutcome[] }>;
+/**
+ * Applies decoded events in one transaction, all or nothing; one outcome per event, in order, and
+ * optionally which duplicates conflict (same source and id as an event processed before, other content).
+ */
+export type ApplyPort = (events: InputEvent[]) => Promise<{ outcomes: ApplyOutcome[]; conflicting?: readonly boolean[] }>;
 
 /** One message of a slice, as read from Kafka. */
 export interface SliceMessage {
@@ -18,8 +21,11 @@ export interface SliceMessage {
   decodeAs?: string;
 }
 
-/** What became of one message: an apply outcome, or refused with the stage and the reason. */
-export type MessageResult = { outcome: ApplyOutcome } | { outcome: 'refused'; stage: DeadLetterStage; reason: string };
+/**
+ * What became of one message: an apply outcome (with, for a conflicting duplicate, the event it
+ * reused the id of), or refused with the stage and the reason.
+ */
+export type MessageResult = { outcome: ApplyOutcome; conflict?: { source: string; id: string } } | { outcome: 'refused'; stage: DeadLetterStage; reason: string };
 
 export interface RefusedMessage {
   item: SliceMessage;
@@ -120,8 +126,11 @@ export class PoisonIsolatingSlice {
       const part = this.pending[this.pending.length - 1];
       if (attempts++ > 0) await this.hooks.beforeRetry?.();
       try {
-        const { outcomes } = await this.apply(part.indexes.map((i) => this.events[i]!));
-        part.indexes.forEach((i, k) => (this.results[i] = { outcome: outcomes[k] }));
+        const { outcomes, conflicting } = await this.apply(part.indexes.map((i) => this.events[i]!));
+        part.indexes.forEach((i, k) => {
+          const e = this.events[i]!;
+          this.results[i] = conflicting?.[k] ? { outcome: outcomes[k], conflict: { source: e.source, id: e.id } } : { outcome: outcomes[k] };
+        });
         this.pending.pop();
       } catch (err) {
         if (classifyFailure(err) !== 'poison') throw err;

@@ -1,5 +1,6 @@
 import { Global, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { createServer, Server } from 'node:http';
+import { PinoLogger } from 'nestjs-pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { MetricsRegistry } from './metrics-registry';
 import { PipelineMetrics } from './pipeline-metrics';
@@ -36,7 +37,10 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
     private readonly registry: MetricsRegistry,
     @Optional() @Inject(METRICS_PORT) private readonly port?: number,
     @Optional() @Inject(READINESS_CHECK) private readonly readiness?: ReadinessCheck,
-  ) {}
+    @Optional() private readonly logger?: PinoLogger,
+  ) {
+    logger?.setContext(MetricsEndpoint.name);
+  }
 
   /** The readiness check's verdict, bounded in time; a check that throws or hangs is a 503. */
   async ready(): Promise<Readiness> {
@@ -91,6 +95,9 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
         resolve();
       });
     });
+    // With port 0 the OS picks one, and this line is the only place an operator can learn it.
+    const port = this.boundPort();
+    this.logger?.info({ port, requested_port: this.port }, `metrics and health on port ${port} (/metrics, /health/live, /health/ready)`);
   }
 
   /** The port actually bound (the configured one, or the one the OS chose for 0). */

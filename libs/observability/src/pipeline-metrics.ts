@@ -6,6 +6,7 @@ import { MetricsRegistry } from './metrics-registry';
 @Injectable()
 export class PipelineMetrics {
   readonly inputMessages: Counter<'outcome' | 'topic'>;
+  readonly conflictingDuplicates: Counter<'topic'>;
   readonly outputEvents: Counter<'type'>;
   readonly sliceSeconds: Histogram;
   readonly retries: Counter<'stage'>;
@@ -23,6 +24,12 @@ export class PipelineMetrics {
       name: 'enrollment_sync_input_messages_total',
       help: 'Input messages by outcome: applied, duplicate, noop or dead_lettered',
       labelNames: ['outcome', 'topic'],
+      registers: [registry],
+    });
+    this.conflictingDuplicates = new Counter({
+      name: 'enrollment_sync_conflicting_duplicates_total',
+      help: 'Duplicates (counted as such in enrollment_sync_input_messages_total) whose payload or time differs from the event first processed under the same source and id',
+      labelNames: ['topic'],
       registers: [registry],
     });
     this.outputEvents = new Counter({

@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { InputEvent, TraceContext } from '@app/contracts';
 import { inPipelineSpan, linksTo } from '@app/observability';
-import { Database, EnrollmentRepository, eventKey, FactRepository, ProcessedEventsRepository, RecomputeRequestRepository } from '@app/persistence';
+import { contentHash, Database, EnrollmentRepository, eventKey, FactRepository, ProcessedEventsRepository, RecomputeRequestRepository } from '@app/persistence';
 import { EnrollmentProjector, ProjectionTarget } from './enrollment-projector';
 
 /** What became of one input event (dead letters are decided before, at the edge). */
@@ -10,6 +10,11 @@ export type Outcome = 'applied' | 'duplicate' | 'noop';
 export interface ApplyResult {
   /** One per input event, in input order. */
   outcomes: Outcome[];
+  /**
+   * One per input event: a duplicate whose content (payload or time) differs from the event
+   * first processed under its source and id. Still a duplicate: the first content stays.
+   */
+  conflicting?: boolean[];
   published: number;
   recomputesRequested: number;
 }
@@ -37,7 +42,7 @@ export class InputApplier {
    * that caused it.
    */
   async apply(events: readonly InputEvent[]): Promise<ApplyResult> {
-    if (events.length === 0) return { outcomes: [], published: 0, recomputesRequested: 0 };
+    if (events.length === 0) return { outcomes: [], conflicting: [], published: 0, recomputesRequested: 0 };
     return inPipelineSpan(
       'apply',
       { kind: SpanKind.CONSUMER, links: linksTo(events.map((e) => e.traceContext)), attributes: { 'messaging.batch.message_count': events.length } },
@@ -49,8 +54,15 @@ export class InputApplier {
   private applyInTransaction(events: readonly InputEvent[]): Promise<ApplyResult> {
     return this.db.transaction(async (tx) => {
       const firstSeen = new Map<string, InputEvent>();
-      for (const e of events) if (!firstSeen.has(eventKey(e))) firstSeen.set(eventKey(e), e);
-      const fresh = await this.processed.claim(tx, [...firstSeen.values()]);
+      const hashes = new Map<InputEvent, Buffer>();
+      for (const e of events) {
+        if (!firstSeen.has(eventKey(e))) firstSeen.set(eventKey(e), e);
+        hashes.set(e, contentHash(e.fact));
+      }
+      const { fresh, seen } = await this.processed.claim(
+        tx,
+        [...firstSeen.values()].map((e) => ({ source: e.source, id: e.id, contentHash: hashes.get(e)! })),
+      );
       const toStore = [...firstSeen.values()].filter((e) => fresh.has(eventKey(e)));
 
       const stored = await this.facts.store(
@@ -92,7 +104,14 @@ export class InputApplier {
         counted.add(key);
         return stored.applied.has(key) ? 'applied' : 'noop';
       });
-      return { outcomes, published: projected.published, recomputesRequested: stored.changedCourses.size };
+      // Compared with what the pair was first recorded with: the stored hash, or the copy of this
+      // slice that was applied. A row without a hash (older than it) cannot be compared.
+      const conflicting = events.map((e) => {
+        const key = eventKey(e);
+        const reference = fresh.has(key) ? hashes.get(firstSeen.get(key)!)! : seen.get(key);
+        return !!reference && !reference.equals(hashes.get(e)!);
+      });
+      return { outcomes, conflicting, published: projected.published, recomputesRequested: stored.changedCourses.size };
     });
   }
 }

@@ -5,6 +5,7 @@ import { JOIN_STATUSES } from '@app/domain';
 import { avgCompletionRateOfSum, Course, CourseView, deriveCourseView, JoinStatus } from '@app/domain';
 import { CourseMemberListRepository, CourseMemberRow, CourseMemberStats, CourseViewRepository, MemberOrdering } from '@app/persistence';
 import { notModified, versionTag } from '../http/etag';
+import { MethodNotAllowedException, OtherMethods } from '../http/method-not-allowed';
 import { enumList, intInRange, positiveInt, QueryParams, searchText } from '../http/params';
 
 const COURSE_FIELDS = [
@@ -228,5 +229,10 @@ export class CourseViewsController {
     out.created_by = c?.created_by ?? null;
     out.categories = c?.categories ?? [];
     return out;
+  }
+
+  @OtherMethods('', 'users')
+  otherMethods(@Req() req: Request): never {
+    throw new MethodNotAllowedException(req.method);
   }
 }

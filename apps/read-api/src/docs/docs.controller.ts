@@ -4,6 +4,7 @@ import { Controller, Get, Header, Inject, NotFoundException, Param, Req, Res } f
 import type { Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { Public } from '../http/auth.guard';
+import { MethodNotAllowedException, OtherMethods } from '../http/method-not-allowed';
 import { QueryParams } from '../http/params';
 import { openApiDocument, OPENAPI } from './openapi';
 
@@ -84,5 +85,10 @@ export class DocsController {
     let body = this.cache.get(file);
     if (body === undefined) this.cache.set(file, (body = asset.load()));
     res.set('Content-Type', asset.type).set('Cache-Control', 'public, max-age=3600').send(body);
+  }
+
+  @OtherMethods('docs-json', 'docs', 'docs/assets/:file')
+  otherMethods(@Req() req: Request): never {
+    throw new MethodNotAllowedException(req.method);
   }
 }

@@ -177,7 +177,12 @@ export const OPENAPI = {
             description: 'join statuses, comma-separated or repeated (default manager,joined)',
             schema: { type: 'string' },
           },
-          { name: 'search', in: 'query', description: 'case-insensitive substring of username or real_name', schema: { type: 'string' } },
+          {
+            name: 'search',
+            in: 'query',
+            description: 'case-insensitive substring of username or real_name, both sides compared in Unicode NFC (composed and decomposed accents match)',
+            schema: { type: 'string' },
+          },
           { name: 'ordering', in: 'query', schema: { type: 'string', enum: ['joined_at', '-joined_at', 'last_active_at', '-last_active_at'], default: '-joined_at' } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 20 } },
           { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },

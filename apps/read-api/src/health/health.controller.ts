@@ -1,7 +1,8 @@
-import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Header, HttpCode, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { MetricsRegistry } from '@app/observability';
 import { Public } from '../http/auth.guard';
+import { MethodNotAllowedException, OtherMethods } from '../http/method-not-allowed';
 import { DependencyChecks } from './dependency-checks';
 
 /** Health and metrics stay reachable without a token (probes and scrapers). */
@@ -46,5 +47,10 @@ export class HealthController {
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async metricsText(): Promise<string> {
     return this.metrics.metrics();
+  }
+
+  @OtherMethods('health/live', 'health/ready', 'metrics')
+  otherMethods(@Req() req: Request): never {
+    throw new MethodNotAllowedException(req.method);
   }
 }

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { classifyFailure } from '@app/messaging';
 import { undecodablePathMessage } from './params';
+import { MethodNotAllowedException } from './method-not-allowed';
 import { RetryLaterException } from './retry-later.exception';
 
 /** What a client is told to wait before retrying while the database is unavailable. */
@@ -45,6 +46,7 @@ export class JsonErrorFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+    if (exception instanceof MethodNotAllowedException) res.setHeader('Allow', exception.allow);
     res.status(statusCode).json({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message });
   }
 }

@@ -108,12 +108,15 @@ export function enumList(values: string[], name: string, allowed: readonly strin
   return out;
 }
 
-/** Free text for a substring search: bounded, and without NUL, which Postgres text cannot hold. */
+/**
+ * Free text for a substring search: bounded, without NUL (which Postgres text cannot hold), and
+ * in NFC, the form the search compares in (member-list.query.ts, `searchForm`).
+ */
 export function searchText(value: string | undefined, name: string, maxLength: number): string {
   if (value === undefined) return '';
   if (value.length > maxLength) throw new BadRequestException(`${name} must be at most ${maxLength} characters`);
   if (value.includes('\u0000')) throw new BadRequestException(`${name} must not contain a NUL character`);
-  return value;
+  return value.normalize('NFC');
 }
 
 /**

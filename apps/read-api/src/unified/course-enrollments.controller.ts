@@ -6,6 +6,7 @@ import type { CourseEnrollment } from '@app/domain';
 import { EnrollmentListRepository, RANGE_OPS, RangeOp } from '@app/persistence';
 import { DateTimeFilter, enumList, intInRange, positiveInt, QueryParams, rfc3339 } from '../http/params';
 import { notModified } from '../http/etag';
+import { MethodNotAllowedException, OtherMethods } from '../http/method-not-allowed';
 import { CursorCodec } from './cursor';
 
 const RANGE_PARAMS = (Object.keys(RANGE_OPS) as RangeOp[]).map((op) => `updated_at[${op}]`);
@@ -73,5 +74,10 @@ export class CourseEnrollmentsController {
     const again = await this.enrollments.state(id);
     if (!again) throw new NotFoundException(`course enrollment ${id} not found`);
     return again;
+  }
+
+  @OtherMethods('', ':id')
+  otherMethods(@Req() req: Request): never {
+    throw new MethodNotAllowedException(req.method);
   }
 }

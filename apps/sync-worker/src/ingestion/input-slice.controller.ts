@@ -65,7 +65,16 @@ export class InputSliceController {
       run.lettersSent = true;
     }
 
-    for (const r of results) this.metrics.inputMessages.inc({ outcome: r.outcome === 'refused' ? 'dead_lettered' : r.outcome, topic });
+    results.forEach((r, i) => {
+      this.metrics.inputMessages.inc({ outcome: r.outcome === 'refused' ? 'dead_lettered' : r.outcome, topic });
+      if (r.outcome === 'refused' || !r.conflict) return;
+      // An upstream reused an id for other content: the first stays. Never the payload in a log.
+      this.metrics.conflictingDuplicates.inc({ topic });
+      this.logger.warn(
+        { source: r.conflict.source, id: r.conflict.id, topic, partition, offset: slice.messages[i].offset },
+        'conflicting duplicate: same source and id as an event already processed, other payload or time; ignored, the first stays',
+      );
+    });
     for (const r of run.isolating.refused()) {
       this.logger.warn({ topic, partition, offset: r.item.message.offset, stage: r.stage, reason: r.reason }, 'dead-lettered');
     }

@@ -83,7 +83,7 @@ export class ReadPaths1764000700000 implements MigrationInterface {
  * the member search scans the course's members (the bound documented in docs/performance.md).
  * Stock Postgres images ship it with the contrib modules, and it is a trusted extension.
  */
-async function trigramSchema(q: QueryRunner): Promise<string | undefined> {
+export async function trigramSchema(q: QueryRunner): Promise<string | undefined> {
   const installed = async (): Promise<string | undefined> =>
     (await q.query(`SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'pg_trgm'`))[0]?.schema;
   const found = await installed();

@@ -6,6 +6,8 @@ import { TraceContext1764000800000 } from './1764000800000-trace-context';
 import { RelaySlots1764000900000 } from './1764000900000-relay-slots';
 import { RegisterContentChanged1764001000000 } from './1764001000000-register-content-changed';
 import { OutboxUnassignedIndex1764001100000 } from './1764001100000-outbox-unassigned-index';
+import { MemberSearchNormalised1764001200000 } from './1764001200000-member-search-normalised';
+import { ProcessedEventContentHash1764001300000 } from './1764001300000-processed-event-content-hash';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
 export const MIGRATIONS = [
@@ -17,4 +19,6 @@ export const MIGRATIONS = [
   RelaySlots1764000900000,
   RegisterContentChanged1764001000000,
   OutboxUnassignedIndex1764001100000,
+  MemberSearchNormalised1764001200000,
+  ProcessedEventContentHash1764001300000,
 ];

@@ -3,7 +3,7 @@ export * from './course-view.repository';
 export * from './database-health.repository';
 export * from './enrollment-list.repository';
 export type { MemberOrdering, MemberPageRequest } from './member-list.query';
-export { memberPageQuery } from './member-list.query';
+export { memberPageQuery, searchForm } from './member-list.query';
 export * from './read-databases';
 export * from './read-persistence.module';
 export * from './replica-position';

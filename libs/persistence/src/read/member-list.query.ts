@@ -9,7 +9,8 @@
  * With `search`, candidates come from the trigram indexes on the profiles' username and real
  * name (when pg_trgm is installed), so the work is bounded by the profiles that match, or by the
  * course's members when that is fewer (the planner picks); a search shorter than three
- * characters has no trigram to look up and walks the course's members.
+ * characters has no trigram to look up and walks the course's members. Both sides are compared
+ * in `searchForm`: a name stored decomposed (NFD) and a search typed composed find each other.
  */
 export type MemberOrdering = 'joined_at' | '-joined_at' | 'last_active_at' | '-last_active_at';
 
@@ -70,11 +71,19 @@ export function memberPageQuery(r: MemberPageRequest, count: number): { sql: str
   };
 }
 
+/**
+ * What a search compares: NFC, then lower case (by the database's ctype, Unicode in any UTF-8
+ * locale). The trigram indexes are on exactly this expression of each profile field (migration
+ * MemberSearchNormalised), or the planner could not use them.
+ */
+export const searchForm = (text: string): string => `lower(normalize(${text}, NFC))`;
+
 const searchFrom = `FROM enrollments e JOIN user_facts u ON u.user_id = e.user_id AND NOT u.deleted
   WHERE e.course_id = $1 AND NOT e.deleted AND e.join_status = ANY($2::text[])
-    AND (u.profile->>'username' ILIKE $3 ESCAPE '\\' OR u.profile->>'real_name' ILIKE $3 ESCAPE '\\')`;
+    AND (${searchForm("u.profile->>'username'")} LIKE ${searchForm('$3::text')} ESCAPE '\\'
+      OR ${searchForm("u.profile->>'real_name'")} LIKE ${searchForm('$3::text')} ESCAPE '\\')`;
 
-/** A page with search (case-insensitive substring of username or real name). */
+/** A page with search (case-insensitive substring of username or real name, both normalised). */
 export function memberSearchQuery(r: MemberPageRequest & { search: string }): [string, unknown[]] {
   return [
     `SELECT ${COLUMNS} ${searchFrom} ORDER BY ${orderBy(r.ordering, 'e.')} LIMIT $4 OFFSET $5`,

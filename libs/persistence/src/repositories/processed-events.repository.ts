@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { Fact } from '@app/domain';
 import type { Sql } from './sql';
 
 export interface EventId {
@@ -5,25 +7,73 @@ export interface EventId {
   id: string;
 }
 
+/** An event to claim, with the hash of what it says (`contentHash`). */
+export interface EventClaim extends EventId {
+  contentHash: Buffer;
+}
+
+export interface ClaimResult {
+  /** The keys ("source\u0000id") that were not seen before: now recorded. */
+  fresh: Set<string>;
+  /** For each key seen before, the hash recorded with it (null for rows older than the hash). */
+  seen: Map<string, Buffer | null>;
+}
+
 /**
  * The inbox: the set of (source, id) pairs ever applied. Written in the projection's own
  * transaction, so an event is either applied and remembered, or neither.
  */
 export class ProcessedEventsRepository {
-  /** Records the pairs and returns the keys ("source\u0000id") that were not seen before. */
-  async claim(sql: Sql, events: readonly EventId[]): Promise<Set<string>> {
-    if (events.length === 0) return new Set();
+  /**
+   * Records the pairs with their content hashes. A pair seen before keeps the hash it was first
+   * recorded with, returned in `seen` so the caller can tell a re-send from a conflicting reuse of
+   * the id. Read in a second statement, so a pair that a concurrent transaction recorded (the
+   * insert waited for it) is seen with its hash.
+   */
+  async claim(sql: Sql, events: readonly EventClaim[]): Promise<ClaimResult> {
+    if (events.length === 0) return { fresh: new Set(), seen: new Map() };
     // Inserted in one order everywhere, so concurrent slices never wait on each other in a cycle.
     events = [...events].sort(byEventId);
     const rows: EventId[] = await sql.query(
-      `INSERT INTO processed_events (source, id)
-       SELECT * FROM unnest($1::text[], $2::text[])
+      `INSERT INTO processed_events (source, id, content_hash)
+       SELECT s.source, s.id, decode(s.hash, 'hex') FROM unnest($1::text[], $2::text[], $3::text[]) AS s(source, id, hash)
        ON CONFLICT DO NOTHING
        RETURNING source, id`,
-      [events.map((e) => e.source), events.map((e) => e.id)],
+      [events.map((e) => e.source), events.map((e) => e.id), events.map((e) => e.contentHash.toString('hex'))],
     );
-    return new Set(rows.map((r) => eventKey(r)));
+    const fresh = new Set(rows.map((r) => eventKey(r)));
+    const seen = new Map<string, Buffer | null>();
+    const old = events.filter((e) => !fresh.has(eventKey(e)));
+    if (old.length === 0) return { fresh, seen };
+    const stored: (EventId & { content_hash: Buffer | null })[] = await sql.query(
+      `SELECT p.source, p.id, p.content_hash FROM processed_events p
+       JOIN unnest($1::text[], $2::text[]) AS s(source, id) ON p.source = s.source AND p.id = s.id`,
+      [old.map((e) => e.source), old.map((e) => e.id)],
+    );
+    for (const r of stored) seen.set(eventKey(r), r.content_hash);
+    return { fresh, seen };
   }
+}
+
+/**
+ * What an event says, as the service reads it: its decoded fact (type, canonical time, source,
+ * id and the data the rules use), keys sorted. So a re-send in the other CloudEvents mode, with
+ * other key order, headers or trace context, hashes the same, and another payload or time does
+ * not. The first 16 bytes of SHA-256: the hash is compared with one other, never looked up.
+ */
+export function contentHash(fact: Fact): Buffer {
+  return createHash('sha256').update(canonicalJson(fact)).digest().subarray(0, 16);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 export const eventKey = (e: EventId): string => `${e.source}\u0000${e.id}`;
