@@ -1,16 +1,18 @@
 // npm run ops -- <command>: operator commands against the jobs worker (replay, rebuild,
 // recompute, status), whose jobs are enqueued with their deterministic ids and followed to the
-// end, against the outbox (parked: events the broker refused, listed or sent again), and a
-// contract check for upstream teams (validate: CloudEvents from a file, no service needed).
+// end, against the outbox (parked: events the broker refused, listed or sent again), against the
+// stored facts (facts: those with a time in the future, listed or retracted), and a contract check
+// for upstream teams (validate: CloudEvents from a file, no service needed).
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Job } from 'bullmq';
 import type { DataSource } from 'typeorm';
-import { AppConfig, loadConfig } from '@app/config';
+import { AppConfig, loadConfig, parseEnvVars } from '@app/config';
 import { decodeMessage, TopicNames } from '@app/contracts';
-import { canonicalTime, parseInstant } from '@app/domain';
+import { canonicalTime, FactKind, parseInstant } from '@app/domain';
 import { BullMqJobQueue, courseRecomputeJobId, ProgressPayload, QUEUES, QueueKey, rebuildJobId, ReplayJobData, replayJobId } from '@app/jobs';
-import { createDataSource, OutboxRepository, ParkedRows, RecomputeRequestRepository } from '@app/persistence';
+import { createDataSource, OutboxRepository, ParkedRows, RecomputeRequestRepository, StoredFactRef } from '@app/persistence';
+import { createProjection } from '@app/projection';
 
 /** Where the CLI writes: process.stdout, or a buffer in tests. */
 export interface Out {
@@ -29,6 +31,8 @@ export interface OpsDeps {
   timeoutMs?: number;
   /** What `validate -` reads; defaults to process.stdin. */
   stdin?: NodeJS.ReadableStream;
+  /** Where MAX_FUTURE_SKEW_MS is read from; defaults to process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 export const USAGE = `usage: npm run ops -- <command> [options]
@@ -47,6 +51,14 @@ commands:
                         at, reason. --republish moves them (or one enrollment's) back to pending,
                         every version of a key at once, and the relay sends them in version order
                         (after e.g. raising the output topic's max.message.bytes)
+  facts --future        stored facts whose time is more than MAX_FUTURE_SKEW_MS (default 300000,
+                        5 minutes) ahead of now: source, id, kind, type, time, what they key
+  facts retract --source <source> --id <id> [--timeout <seconds>]
+                        remove the fact of that event, whatever its kind, and re-derive and
+                        republish what it touched (a course, section or lesson: its course's
+                        recompute, followed to the end). The event stays a duplicate; for a
+                        course, section, lesson or user fact the inbox forgets the events it
+                        had displaced, so re-sending them (or a replay) applies them
   validate [file.jsonl | -]
                         check input CloudEvents against the contract without Kafka or any
                         service: one structured-mode event (a JSON object) per line, from the
@@ -335,6 +347,11 @@ async function recompute(ctx: Ctx, courseId: number): Promise<number> {
   } finally {
     await ds.destroy();
   }
+  return followRecompute(ctx, courseId, generation);
+}
+
+/** Follows the job of one generation of a course's recompute request (the jobs worker enqueues it). */
+function followRecompute(ctx: Ctx, courseId: number, generation: number): Promise<number> {
   const id = courseRecomputeJobId({ courseId, generation });
   ctx.out.write(`ops: recompute of course ${courseId} requested (generation ${generation}, job ${QUEUES.courseRecompute.name}/${id})\n`);
   return follow(ctx, 'courseRecompute', id);
@@ -399,6 +416,125 @@ async function parked(config: AppConfig, out: Out, args: string[]): Promise<numb
     return 0;
   } finally {
     await ds.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// facts
+
+/** What a fact keys, in words: `course 42`, `lesson 9 of course 42`, `user 7`, `enrollment 42:7`. */
+export function factSubject(kind: FactKind, keys: Record<string, number>): string {
+  switch (kind) {
+    case 'course':
+      return `course ${keys.course_id}`;
+    case 'section':
+      return `section ${keys.section_id} of course ${keys.course_id}`;
+    case 'lesson':
+      return `lesson ${keys.lesson_id} of course ${keys.course_id}`;
+    case 'user':
+      return `user ${keys.user_id}`;
+    default:
+      return `enrollment ${keys.course_id}:${keys.user_id}`;
+  }
+}
+
+/** One line per event: a course upsert is held by its register row and by its snapshot. */
+function byEvent(refs: StoredFactRef[]): { ref: StoredFactRef; tables: string[] }[] {
+  const out = new Map<string, { ref: StoredFactRef; tables: string[] }>();
+  for (const ref of refs) {
+    const key = `${ref.meta.source}\u0000${ref.meta.id}`;
+    const seen = out.get(key);
+    if (seen) seen.tables.push(ref.table);
+    else out.set(key, { ref, tables: [ref.table] });
+  }
+  return [...out.values()];
+}
+
+async function facts(config: AppConfig, out: Out, args: string[], deps: OpsDeps): Promise<number> {
+  if (args[0] === 'retract') return retract(config, out, args.slice(1), deps);
+  const flags = parseFlags(args, [], ['future']);
+  if (flags.get('future') !== true) throw new UsageError('facts: give --future (list facts from the future) or retract --source <source> --id <id>');
+  // The sync worker's own setting, parsed and bounded by the same schema.
+  const skew = parseEnvVars(deps.env ?? process.env, ['MAX_FUTURE_SKEW_MS']).MAX_FUTURE_SKEW_MS;
+  const after = canonicalTime(new Date(Date.now() + skew).toISOString());
+  const ds: DataSource = await createDataSource({ ...config.database, poolSize: 1 }, { applicationName: 'enrollment-sync:ops' }).initialize();
+  try {
+    const found = byEvent(await createProjection(ds, config.courseUrlTemplate).retraction.after(after));
+    if (found.length === 0) {
+      out.write(`ops: no stored fact has a time after ${after} (now + MAX_FUTURE_SKEW_MS ${skew} ms)\n`);
+      return 0;
+    }
+    table(
+      out,
+      [
+        ['source', 'id', 'kind', 'type', 'time', 'keys'],
+        ...found.map(({ ref }) => [ref.meta.source, ref.meta.id, ref.kind, ref.meta.type, ref.meta.time, factSubject(ref.kind, ref.keys)]),
+      ],
+      [],
+    );
+    out.write(
+      `ops: ${found.length} fact(s) with a time after ${after} (now + MAX_FUTURE_SKEW_MS ${skew} ms); ` +
+        `"npm run ops -- facts retract --source <source> --id <id>" removes one\n`,
+    );
+    return 0;
+  } finally {
+    await ds.destroy();
+  }
+}
+
+const quoted = (s: string): string => JSON.stringify(s);
+
+async function retract(config: AppConfig, out: Out, args: string[], deps: OpsDeps): Promise<number> {
+  const flags = parseFlags(args, ['source', 'id', 'timeout']);
+  const source = str(flags, 'source');
+  const id = str(flags, 'id');
+  if (source === undefined || id === undefined) throw new UsageError('facts retract: give --source <source> and --id <id> (the event whose fact goes)');
+  const timeout = str(flags, 'timeout');
+  const timeoutMs = timeout !== undefined ? positiveInt(timeout, '--timeout') * 1000 : deps.timeoutMs;
+  const cause = { source: '/enrollment-sync/ops', id: randomUUID(), type: 'ops.facts.retract' };
+
+  const ds: DataSource = await createDataSource({ ...config.database, poolSize: 1 }, { applicationName: 'enrollment-sync:ops' }).initialize();
+  let result: Awaited<ReturnType<ReturnType<typeof createProjection>['retraction']['retract']>>;
+  try {
+    result = await createProjection(ds, config.courseUrlTemplate).retraction.retract({ source, id }, cause);
+  } finally {
+    await ds.destroy();
+  }
+  const event = `source ${quoted(source)} id ${quoted(id)}`;
+  if (!result.found) {
+    const why =
+      result.processedAt === undefined
+        ? 'no event with that source and id was ever applied ("npm run ops -- facts --future" lists facts from the future)'
+        : result.retractedAt
+          ? `its fact was retracted at ${result.retractedAt.toISOString()}`
+          : `it was applied at ${result.processedAt.toISOString()}, but a newer fact has superseded it since`;
+    out.write(`ops: facts retract: no stored fact of the event with ${event}: ${why}\n`);
+    return 1;
+  }
+  const [first] = result.removed;
+  out.write(
+    `ops: retracted ${first.meta.type} (${event}, time ${first.meta.time}): ${factSubject(result.kind, first.keys)}, ` +
+      `removed from ${result.removed.map((r) => r.table).join(' and ')}; the event stays a duplicate if it is sent again\n`,
+  );
+  if (result.storage === 'register') {
+    out.write(
+      `ops: ${result.released} superseded event(s) forgotten by the inbox: re-send the events of ${factSubject(result.kind, first.keys)} ` +
+        `that the fact had displaced (or replay their topic) and they are applied, the latest winning\n`,
+    );
+  }
+  if (result.recompute === undefined) {
+    out.write(`ops: ${result.derived} enrollment(s) re-derived, ${result.published} change(s) published\n`);
+    for (const e of result.withoutMembership) {
+      out.write(`ops: enrollment ${e} has no membership fact left: it keeps its last published state until one arrives\n`);
+    }
+    return 0;
+  }
+  const queue = new BullMqJobQueue(config);
+  try {
+    const ctx: Ctx = { config, out, queue, pollMs: deps.pollMs ?? 250, lineEveryMs: deps.lineEveryMs ?? 3000, timeoutMs };
+    return await followRecompute(ctx, result.recompute.courseId, result.recompute.generation);
+  } finally {
+    await within(queue.close(), 2000, 'closing the queues').catch(() => undefined);
   }
 }
 
@@ -511,6 +647,7 @@ export async function main(argv: string[], out: Out = process.stdout, deps: OpsD
   let queue: BullMqJobQueue | undefined;
   try {
     if (command === 'parked') return await parked(config, out, rest);
+    if (command === 'facts') return await facts(config, out, rest, deps);
     let run: (ctx: Ctx) => Promise<number>;
     let timeout: string | undefined;
     switch (command) {

@@ -3,6 +3,7 @@ import {
   Database,
   EnrollmentRepository,
   FactRepository,
+  FactRetractionRepository,
   OutboxRepository,
   OutputPartitions,
   ProcessedEventsRepository,
@@ -11,6 +12,7 @@ import {
 import { CourseRecompute } from './course-recompute';
 import { DeadlineSweep } from './deadline-sweep';
 import { EnrollmentProjector } from './enrollment-projector';
+import { FactRetraction } from './fact-retraction';
 import { InputApplier } from './input-applier';
 import { Rebuild } from './rebuild';
 
@@ -26,6 +28,7 @@ export interface Projection {
   recompute: CourseRecompute;
   sweep: DeadlineSweep;
   rebuild: Rebuild;
+  retraction: FactRetraction;
 }
 
 /**
@@ -52,5 +55,6 @@ export function createProjection(db: Database, courseUrlTemplate: string, partit
     recompute: new CourseRecompute(db, walker, enrollments, recomputeRequests, projector),
     sweep: new DeadlineSweep(walker, enrollments, projector),
     rebuild: new Rebuild(walker, enrollments, projector),
+    retraction: new FactRetraction(db, new FactRetractionRepository(), processed, enrollments, recomputeRequests, projector),
   };
 }

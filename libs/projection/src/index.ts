@@ -5,3 +5,4 @@ export * from './create-projection';
 export * from './projection.module';
 export * from './deadline-sweep';
 export * from './rebuild';
+export * from './fact-retraction';

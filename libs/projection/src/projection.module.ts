@@ -14,6 +14,7 @@ import { CourseRecompute } from './course-recompute';
 import { createProjection, Projection } from './create-projection';
 import { DeadlineSweep } from './deadline-sweep';
 import { EnrollmentProjector } from './enrollment-projector';
+import { FactRetraction } from './fact-retraction';
 import { InputApplier } from './input-applier';
 import { Rebuild } from './rebuild';
 
@@ -31,6 +32,7 @@ const parts: [abstract new (...args: never[]) => unknown, keyof Projection][] = 
   [CourseRecompute, 'recompute'],
   [DeadlineSweep, 'sweep'],
   [Rebuild, 'rebuild'],
+  [FactRetraction, 'retraction'],
 ];
 
 @Global()

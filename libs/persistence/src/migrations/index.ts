@@ -8,6 +8,7 @@ import { RegisterContentChanged1764001000000 } from './1764001000000-register-co
 import { OutboxUnassignedIndex1764001100000 } from './1764001100000-outbox-unassigned-index';
 import { MemberSearchNormalised1764001200000 } from './1764001200000-member-search-normalised';
 import { ProcessedEventContentHash1764001300000 } from './1764001300000-processed-event-content-hash';
+import { RetractedEvents1764001400000 } from './1764001400000-retracted-events';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   OutboxUnassignedIndex1764001100000,
   MemberSearchNormalised1764001200000,
   ProcessedEventContentHash1764001300000,
+  RetractedEvents1764001400000,
 ];

@@ -1,6 +1,6 @@
 import type { CourseUpsertFact, EnrollmentFacts, Fact, FactKind, FactMeta, FactOf, FactsByKind } from '@app/domain';
 import { factOrder, latestBy } from '@app/domain';
-import { byEventId, eventKey } from './processed-events.repository';
+import { byEventId, EventId, eventKey } from './processed-events.repository';
 import { json, Sql } from './sql';
 
 // pg returns rows as loosely typed records; each `fromRow` below gives one its domain shape.
@@ -482,6 +482,85 @@ export class FactRepository {
       else groups.set(id, [fact]);
     }
     (into as Record<FactKind, Map<string, unknown[]>>)[kind] = groups;
+  }
+}
+
+/**
+ * A stored fact as an operator finds it: by its event, or by its time. `table` is its kind's
+ * table, or `course_snapshots` for a course upsert kept as the course's last known fields.
+ */
+export interface StoredFactRef {
+  kind: FactKind;
+  table: string;
+  meta: FactMeta;
+  /** The table's key columns and their values: `{ course_id: 42 }`, `{ course_id: 42, user_id: 7 }`. */
+  keys: Record<string, number>;
+}
+
+/** Where each table keeps the event a row came from: registers say whose fact they hold, logs are keyed by it. */
+interface FactSite {
+  kind: FactKind;
+  table: string;
+  keys: readonly FactColumn[];
+  source: string;
+  id: string;
+}
+
+const FACT_SITES: readonly FactSite[] = FACT_KINDS.flatMap((kind): FactSite[] => {
+  const spec = factTable(kind);
+  const site = spec.storage === 'register' ? { source: 'fact_source', id: 'fact_id' } : { source: 'source', id: 'id' };
+  const own: FactSite = { kind, table: spec.table, keys: spec.keys, ...site };
+  return kind === 'course' ? [own, { kind, table: COURSE_SNAPSHOTS.table, keys: COURSE_SNAPSHOTS.keys, source: 'fact_source', id: 'fact_id' }] : [own];
+});
+
+const refOf = (site: FactSite, r: FactRow): StoredFactRef => ({
+  kind: site.kind,
+  table: site.table,
+  meta: { time: r.fact_time, source: r[site.source], id: r[site.id], type: r.fact_type },
+  keys: Object.fromEntries(site.keys.map((k) => [k.name, Number(r[k.name])])),
+});
+
+const siteColumns = (site: FactSite): string => [...site.keys.map((k) => k.name), site.source, site.id, 'fact_time', 'fact_type'].join(', ');
+
+/**
+ * What an operator does to facts that should never have been stored (a producer's clock in the
+ * future): find them, and remove one. Outside the ingestion path: the scans below read whole
+ * tables (registers have no index on the event that wrote a row, and none is added for this).
+ */
+export class FactRetractionRepository {
+  /** Deletes every row holding the event's fact (a course upsert: its register row and its snapshot). */
+  async remove(sql: Sql, event: EventId): Promise<StoredFactRef[]> {
+    const removed: StoredFactRef[] = [];
+    for (const site of FACT_SITES) {
+      const [rows]: [FactRow[], number] = await sql.query(`DELETE FROM ${site.table} WHERE ${site.source} = $1 AND ${site.id} = $2 RETURNING ${siteColumns(site)}`, [
+        event.source,
+        event.id,
+      ]);
+      for (const r of rows) removed.push(refOf(site, r));
+    }
+    return removed;
+  }
+
+  /** Facts whose time is after `after` (a canonical time), in time order. */
+  async after(sql: Sql, after: string): Promise<StoredFactRef[]> {
+    const found: StoredFactRef[] = [];
+    for (const site of FACT_SITES) {
+      const rows: FactRow[] = await sql.query(`SELECT ${siteColumns(site)} FROM ${site.table} WHERE fact_time > $1`, [after]);
+      for (const r of rows) found.push(refOf(site, r));
+    }
+    return found.sort((a, b) => factOrder(a.meta, b.meta));
+  }
+
+  /**
+   * Forgets the inbox entries of events whose fact no table holds any more (register facts a
+   * newer one superseded, or that lost to one when they arrived), except retracted ones: re-sent,
+   * they are applied again, and win if nothing newer is stored. Re-applying one that still loses
+   * is a no-op, so forgetting more of them than a retraction displaced changes no state.
+   */
+  async releaseSuperseded(sql: Sql): Promise<number> {
+    const held = FACT_SITES.map((s) => `NOT EXISTS (SELECT 1 FROM ${s.table} f WHERE f.${s.source} = p.source AND f.${s.id} = p.id)`);
+    const [, n]: [unknown, number] = await sql.query(`DELETE FROM processed_events p WHERE p.retracted_at IS NULL AND ${held.join('\n         AND ')}`);
+    return n;
   }
 }
 

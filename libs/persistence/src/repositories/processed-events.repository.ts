@@ -21,7 +21,9 @@ export interface ClaimResult {
 
 /**
  * The inbox: the set of (source, id) pairs ever applied. Written in the projection's own
- * transaction, so an event is either applied and remembered, or neither.
+ * transaction, so an event is either applied and remembered, or neither. An operator's
+ * retraction marks its event's entry (`retracted_at`) and forgets those of superseded events
+ * (FactRetractionRepository.releaseSuperseded).
  */
 export class ProcessedEventsRepository {
   /**
@@ -52,6 +54,24 @@ export class ProcessedEventsRepository {
     );
     for (const r of stored) seen.set(eventKey(r), r.content_hash);
     return { fresh, seen };
+  }
+
+  /** The event's entry: when it was first applied, and when its fact was retracted (null: it was not). */
+  async find(sql: Sql, event: EventId): Promise<{ processedAt: Date; retractedAt: Date | null } | undefined> {
+    const [r]: { processed_at: Date; retracted_at: Date | null }[] = await sql.query(
+      `SELECT processed_at, retracted_at FROM processed_events WHERE source = $1 AND id = $2`,
+      [event.source, event.id],
+    );
+    return r ? { processedAt: r.processed_at, retractedAt: r.retracted_at } : undefined;
+  }
+
+  /** Marks the event as retracted (keeping the first mark): it stays a duplicate if it comes again. */
+  async markRetracted(sql: Sql, event: EventId): Promise<void> {
+    await sql.query(
+      `INSERT INTO processed_events AS p (source, id, retracted_at) VALUES ($1, $2, now())
+       ON CONFLICT (source, id) DO UPDATE SET retracted_at = coalesce(p.retracted_at, excluded.retracted_at)`,
+      [event.source, event.id],
+    );
   }
 }
 
