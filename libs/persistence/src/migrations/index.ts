@@ -6,6 +6,7 @@ import { TraceContext1764000800000 } from './1764000800000-trace-context';
 import { RelaySlots1764000900000 } from './1764000900000-relay-slots';
 import { RegisterContentChanged1764001000000 } from './1764001000000-register-content-changed';
 import { OutboxUnassignedIndex1764001100000 } from './1764001100000-outbox-unassigned-index';
+import { RecomputeAttempts1764001230000 } from './1764001230000-recompute-attempts';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   RelaySlots1764000900000,
   RegisterContentChanged1764001000000,
   OutboxUnassignedIndex1764001100000,
+  RecomputeAttempts1764001230000,
 ];
