@@ -2,7 +2,8 @@
  * Being stuck is visible: the workers' /health/ready (on their metrics ports) on the real Kafka,
  * Postgres and Redis. The sync worker answers 503 with its reasons while a partition with lag
  * stands still or the outbox's oldest event waits longer than STALL_AFTER_MS, and 200 again
- * once things move; the jobs worker answers 200 while Redis answers and its workers run.
+ * once things move; the jobs worker answers 200 while Redis accepts a write and its workers run
+ * (503 while a full Redis refuses writes: test/jobs/redis-oom-recovery.int-spec.ts).
  */
 import type { TestingModule } from '@nestjs/testing';
 import { MetricsEndpoint } from '@app/observability';
@@ -124,7 +125,7 @@ describe('jobs worker /health/ready (real Redis)', () => {
     return { status: res.status, body: (await res.json()) as ReadyBody & { workers: { queue: string; running: boolean }[] } };
   };
 
-  it('answers 200 while Redis answers and every queue worker runs, 503 naming them once they stop', async () => {
+  it('answers 200 while Redis accepts writes and every queue worker runs, 503 naming them once they stop', async () => {
     const ready = await eventually(async () => {
       const r = await get();
       return r.status === 200 ? r.body : undefined;

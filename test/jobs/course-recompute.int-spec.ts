@@ -202,7 +202,8 @@ describe('recompute dispatcher while Redis is unreachable', () => {
     try {
       const dispatcher = dispatcherWith(up);
       await expect(dispatcher.dispatchOnce()).resolves.toEqual({ enqueued: 2, failed: false });
-      await expect(dispatcherWith(up).dispatchOnce()).resolves.toEqual({ enqueued: 2, failed: false }); // another dispatcher: same ids
+      // Another dispatcher finds both jobs waiting: it adds nothing.
+      await expect(dispatcherWith(up).dispatchOnce()).resolves.toEqual({ enqueued: 0, failed: false });
     } finally {
       await up.close();
     }
@@ -213,12 +214,37 @@ describe('recompute dispatcher while Redis is unreachable', () => {
     expect(job.opts).toMatchObject({ attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnFail: false });
     expect(await requests.pending(ds)).toHaveLength(2); // only the job completes a request
   });
+
+  it('enqueues again a job that Redis lost, under the same id', async () => {
+    await (await queue.getJob('course-10-g1'))!.remove();
+    const up = new BullMqJobQueue(config);
+    try {
+      await expect(dispatcherWith(up).dispatchOnce()).resolves.toEqual({ enqueued: 1, failed: false });
+    } finally {
+      await up.close();
+    }
+    expect((await queue.getJobs(['waiting'])).map((j) => j.id!).sort()).toEqual(['course-10-g1', 'course-9-g2']);
+  });
+
+  it('counts the next attempt of a request once, whichever dispatcher asks first', async () => {
+    const [r] = (await requests.pending(ds)).filter((p) => p.courseId === 9);
+    expect(r.attempt).toBe(1);
+    await expect(requests.nextAttempt(ds, r)).resolves.toBe(2);
+    await expect(requests.nextAttempt(ds, r)).resolves.toBe(2); // a second dispatcher that saw attempt 1 end
+    expect(courseRecomputeJobId({ ...r, attempt: 2 })).toBe('course-9-g2-a2');
+    await requests.request(ds, new Map([[9, { time: '2026-11-01T09:01:00.000Z', source: '/community', id: 'l-10', type: 'lms.lesson.upserted' }]]));
+    const renewed = await requests.find(ds, 9);
+    expect([renewed!.generation, renewed!.attempt]).toEqual([3, 1]); // a new request starts at its first attempt
+    await expect(requests.nextAttempt(ds, r)).resolves.toBeUndefined(); // generation 2 is no longer the one owed
+  });
 });
 
 describe('job ids and processor registration', () => {
   it('builds BullMQ-safe deterministic ids', () => {
     const id = courseRecomputeJobId({ courseId: 42, generation: 3 });
     expect(id).toBe('course-42-g3');
+    expect(courseRecomputeJobId({ courseId: 42, generation: 3, attempt: 1 })).toBe(id);
+    expect(courseRecomputeJobId({ courseId: 42, generation: 3, attempt: 2 })).toBe('course-42-g3-a2');
     expect(courseRecomputeJobId({ courseId: 42, generation: 4 })).not.toBe(id);
     expect(() => jobId('a:b')).toThrow(/':'/);
     expect(() => jobId(12)).toThrow();

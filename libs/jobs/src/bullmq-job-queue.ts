@@ -1,6 +1,6 @@
 import { JobsOptions, Queue } from 'bullmq';
 import type { AppConfig } from '@app/config';
-import { EnqueueOptions, JobQueuePort } from './job-queue.port';
+import { EnqueueOptions, JobQueuePort, JobStatus } from './job-queue.port';
 import { QUEUES, QueueKey, redisConnection } from './queues';
 
 /** Retries with exponential backoff; a bounded completed history; failed jobs are all kept. */
@@ -69,13 +69,25 @@ export class BullMqJobQueue implements JobQueuePort {
       removeOnComplete: { ...DEFAULT_JOB_OPTIONS.removeOnComplete },
       removeOnFail: DEFAULT_JOB_OPTIONS.removeOnFail,
     };
+    const job = await this.bounded(this.queue(key).add(name, data, jobOpts), `enqueue on ${QUEUES[key].name}`);
+    return { id: job.id ?? opts.jobId };
+  }
+
+  async status(key: QueueKey, id: string): Promise<JobStatus | undefined> {
+    const q = this.queue(key);
+    const job = await this.bounded(q.getJob(id), `reading job ${id} of ${QUEUES[key].name}`);
+    if (!job) return undefined;
+    const state = await this.bounded<JobStatus['state']>(job.getState(), `reading the state of job ${id}`);
+    return { state, finishedOn: job.finishedOn, failedReason: job.failedReason || undefined, attemptsMade: job.attemptsMade };
+  }
+
+  private async bounded<T>(work: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`enqueue on ${QUEUES[key].name} timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
     });
     try {
-      const job = await Promise.race([this.queue(key).add(name, data, jobOpts), timeout]);
-      return { id: job.id ?? opts.jobId };
+      return await Promise.race([work, timeout]);
     } finally {
       clearTimeout(timer);
     }

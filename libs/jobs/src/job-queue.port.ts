@@ -16,7 +16,19 @@ export interface EnqueueOptions {
  */
 export interface JobQueuePort {
   enqueue<T extends object>(queue: QueueKey, name: string, data: T, opts: EnqueueOptions): Promise<{ id: string }>;
+  /** Where a job stands; undefined when Redis has no job by that id (never added, removed, or lost with Redis's data). Rejects like `enqueue`. */
+  status(queue: QueueKey, jobId: string): Promise<JobStatus | undefined>;
   close(): Promise<void>;
+}
+
+/** What a producer needs to know of a job it enqueued: whether it is still to run, and how it ended. */
+export interface JobStatus {
+  /** `unknown`: the job's record is there but it is in no state, so it will not run (nor can its id be added again). */
+  state: 'waiting' | 'active' | 'delayed' | 'prioritized' | 'waiting-children' | 'completed' | 'failed' | 'unknown';
+  /** ms since epoch, once completed or failed */
+  finishedOn?: number;
+  failedReason?: string;
+  attemptsMade: number;
 }
 
 export const JOB_QUEUE = Symbol('JOB_QUEUE');
@@ -34,10 +46,13 @@ export function jobId(...parts: (string | number)[]): string {
 }
 
 /**
- * `course-{id}-g{generation}`: one course-recompute job per request. A course's generation only
- * ever grows (recompute_requests keeps the row and marks the completed generation), so the id
- * is deterministic (the same request twice is one job) and never reused by a later request.
+ * `course-{id}-g{generation}`, then `course-{id}-g{generation}-a{attempt}` from the second attempt
+ * on: one course-recompute job per request and attempt. A course's generation only ever grows
+ * (recompute_requests keeps the row and marks the completed generation), and a generation's
+ * attempt is counted in that row, so the id is deterministic (the same request twice is one
+ * job) and never reused by a later request or attempt.
  */
-export function courseRecomputeJobId(req: { courseId: number; generation: number }): string {
-  return jobId('course', req.courseId, `g${req.generation}`);
+export function courseRecomputeJobId(req: { courseId: number; generation: number; attempt?: number }): string {
+  const attempt = req.attempt ?? 1;
+  return attempt > 1 ? jobId('course', req.courseId, `g${req.generation}`, `a${attempt}`) : jobId('course', req.courseId, `g${req.generation}`);
 }

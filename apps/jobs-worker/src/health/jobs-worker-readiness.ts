@@ -5,10 +5,15 @@ import { JobsWorkerLifecycle } from '../jobs-worker.lifecycle';
 
 /** How long Redis may take to answer before the worker counts as not ready. */
 const REDIS_TIMEOUT_MS = 2000;
+/** The probe key outlives a few readiness periods, then goes by itself. */
+const PROBE_TTL_MS = 60_000;
 
 /**
- * The jobs worker is ready when Redis answers (a cheap read through a producer queue, which
- * fails fast instead of queueing while disconnected) and each of its queue workers runs.
+ * The jobs worker is ready when Redis accepts a write and each of its queue workers runs. The
+ * probe is a small SET (under the queue prefix, expiring by itself) through a producer queue:
+ * a Redis that answers reads but refuses writes (`OOM command not allowed` at `maxmemory` with
+ * `noeviction`) runs no job, since taking, progressing and finishing a job are all writes, and
+ * readiness says so with Redis's own error.
  */
 @Injectable()
 export class JobsWorkerReadiness implements ReadinessCheck {
@@ -24,14 +29,16 @@ export class JobsWorkerReadiness implements ReadinessCheck {
     for (const w of workers) if (!w.running) reasons.push(`the worker of queue ${w.queue} is not running`);
     let timer: NodeJS.Timeout | undefined;
     try {
+      const q = this.queue.queue('deadlineSweep');
       await Promise.race([
-        this.queue.queue('deadlineSweep').getJobCounts('active'),
+        q.getBackend().client.then((client) => client.set(`${q.opts.prefix ?? 'bull'}:jobs-worker:write-probe`, String(Date.now()), { PX: PROBE_TTL_MS })),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_TIMEOUT_MS} ms`)), REDIS_TIMEOUT_MS);
         }),
       ]);
     } catch (err) {
-      reasons.push(`Redis does not answer: ${(err as Error)?.message ?? String(err)}`);
+      const message = (err as Error)?.message ?? String(err);
+      reasons.push(/^(OOM|READONLY|MISCONF|NOPERM)\b/.test(message) ? `Redis refuses writes: ${message}` : `Redis does not answer: ${message}`);
     } finally {
       clearTimeout(timer);
     }

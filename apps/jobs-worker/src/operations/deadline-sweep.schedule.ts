@@ -4,6 +4,13 @@ import { Queue } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { DEADLINE_SWEEP_EVERY_MS, DEADLINE_SWEEP_SCHEDULER_ID, QUEUES } from '@app/jobs';
 
+/**
+ * The longest wait between two tries of a failed registration. Short: the sweep's promise (a
+ * passed deadline shows within 60 s) runs from the moment Redis accepts writes again, and a
+ * schedule lost meanwhile is only back once a registration gets through.
+ */
+const RETRY_MAX_MS = 5000;
+
 /** How often the jobs worker re-registers the sweep's schedule (see `DeadlineSweepSchedule`). */
 export const SWEEP_SCHEDULE_REFRESH_MS = Symbol('SWEEP_SCHEDULE_REFRESH_MS');
 
@@ -14,8 +21,9 @@ export const SWEEP_SCHEDULE_REFRESH_MS = Symbol('SWEEP_SCHEDULE_REFRESH_MS');
  * unchanged `every` scheduler is a no-op for the schedule (BullMQ 6 `addJobScheduler`: the
  * pending job is replaced by one at the same instant with the same id; if it is already running,
  * the next slot is added once and the worker's own iteration then sees it and adds nothing).
- * Failures (Redis away, at boot or later) are retried with backoff, so the worker boots and the
- * other queues run meanwhile.
+ * Failures (Redis away or refusing writes, at boot or later) are retried with backoff of at most
+ * RETRY_MAX_MS, so the worker boots and the other queues run meanwhile, and a schedule lost while
+ * Redis was full is back within seconds of it accepting writes.
  */
 @Injectable()
 export class DeadlineSweepSchedule {
@@ -59,7 +67,7 @@ export class DeadlineSweepSchedule {
       } catch (err) {
         if (!this.running) return;
         this.logger.warn({ err, attempt }, 'could not register the deadline sweep schedule; retrying');
-        await this.pause(Math.min(1000 * 2 ** attempt, 30000));
+        await this.pause(Math.min(1000 * 2 ** attempt, RETRY_MAX_MS));
         attempt++;
       }
     }

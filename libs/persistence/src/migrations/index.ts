@@ -9,6 +9,7 @@ import { OutboxUnassignedIndex1764001100000 } from './1764001100000-outbox-unass
 import { MemberSearchNormalised1764001200000 } from './1764001200000-member-search-normalised';
 import { ProcessedEventContentHash1764001300000 } from './1764001300000-processed-event-content-hash';
 import { RetractedEvents1764001400000 } from './1764001400000-retracted-events';
+import { RecomputeAttempts1764001500000 } from './1764001500000-recompute-attempts';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest sources and from dist. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   MemberSearchNormalised1764001200000,
   ProcessedEventContentHash1764001300000,
   RetractedEvents1764001400000,
+  RecomputeAttempts1764001500000,
 ];

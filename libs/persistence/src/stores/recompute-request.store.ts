@@ -15,4 +15,8 @@ export class RecomputeRequestStore {
   find(courseId: number): Promise<RecomputeRequest | undefined> {
     return this.requests.find(this.ds, courseId);
   }
+
+  nextAttempt(req: Pick<RecomputeRequest, 'courseId' | 'generation' | 'attempt'>): Promise<number | undefined> {
+    return this.requests.nextAttempt(this.ds, req);
+  }
 }
