@@ -193,15 +193,21 @@ export async function kafkaUp(secure = false): Promise<void> {
           throw err;
         });
       }
-      say('kafka', `${s.version} already running on ${brokers[0]} (pid ${pid}, log ${rel(s.logFile)})`);
-      if (secure) {
-        if (propsSecurePort(s.propsFile) === s.securePort) await secureListenerUp(s, ensureLocalTls());
-        else noSecureListener(s, `pid ${pid}, started without --secure`);
+      const hasSecure = propsSecurePort(s.propsFile) === s.securePort;
+      if (!secure || hasSecure) {
+        say('kafka', `${s.version} already running on ${brokers[0]} (pid ${pid}, log ${rel(s.logFile)})`);
+        if (hasSecure) await secureListenerUp(s, ensureLocalTls());
+        return;
       }
-      return;
+      // Ours, and without the listener asked for (started before every local broker had one):
+      // restarted with it, so one broker configuration serves `npm start`, the demo and the tests.
+      const how = await stopPid(pid);
+      fs.rmSync(s.pidFile, { force: true });
+      say(tag, `stopped pid ${pid} (${how}): it ran without the SASL_SSL listener on ${s.securePort}; starting it again with one`);
+    } else {
+      warn(tag, `stale pid file (pid ${pid} is gone): cleaned up`);
+      fs.rmSync(s.pidFile, { force: true });
     }
-    warn(tag, `stale pid file (pid ${pid} is gone): cleaned up`);
-    fs.rmSync(s.pidFile, { force: true });
   }
 
   // 2. someone else on the port?
@@ -218,7 +224,7 @@ export async function kafkaUp(secure = false): Promise<void> {
       // Not ours (another checkout's, or Docker): usable only if its secure listener takes our CA and user.
       const tls = ensureLocalTls();
       if ((await probeSecure(s, tls)) === 'ok') await secureListenerUp(s, tls);
-      else noSecureListener(s, 'not started from this checkout');
+      else noSecureListener(s, 'not started from this checkout'); // throws: it cannot be restarted from here
     }
     return;
   }
@@ -234,8 +240,20 @@ export async function kafkaUp(secure = false): Promise<void> {
   // 3. resolve, configure, format, start
   requireTools(libsComplete(s) ? ['java'] : ['java', 'mvn'], s);
   resolveLibs(s);
-  const tls = secure ? ensureLocalTls() : null;
-  if (secure && (await portOpen(s.host, s.securePort))) throw new InfraError(`KAFKA_SECURE_PORT ${s.securePort} is taken; set another`);
+  // Every broker this checkout starts has the SASL_SSL listener, asked for or not: a broker that
+  // `npm start` or the demo brought up then also serves the tests that need it.
+  let tls: ReturnType<typeof ensureLocalTls> | null = null;
+  try {
+    tls = ensureLocalTls();
+  } catch (err) {
+    if (secure) throw err;
+    warn(tag, `starting without the SASL_SSL listener: ${(err as Error).message}`);
+  }
+  if (tls && (await portOpen(s.host, s.securePort))) {
+    if (secure) throw new InfraError(`KAFKA_SECURE_PORT ${s.securePort} is taken; set another`);
+    warn(tag, `KAFKA_SECURE_PORT ${s.securePort} is taken: starting without the SASL_SSL listener (set another port to have it)`);
+    tls = null;
+  }
   writeConfigs(s, tls);
   const clusterId = formatStorage(s);
   if (clusterId) say(tag, `formatted KRaft storage in ${rel(s.dataDir)} (cluster ${clusterId})`);

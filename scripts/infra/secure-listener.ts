@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClientSecurity, withAdmin } from './kafka-admin';
 import { jvmArgs } from './kafka-config';
-import { InfraError, INFRA_DIR, rel, say, sleep, warn } from './output';
+import { InfraError, INFRA_DIR, rel, say, sleep } from './output';
 import type { KafkaSettings } from './settings';
 
 const TLS_DIR = path.join(INFRA_DIR, 'tls');
@@ -178,11 +178,10 @@ export function forgetSecureListener(securePort: number | null): void {
 }
 
 /** A broker already running without the secure listener is left alone: say how to get one. */
-export function noSecureListener(s: KafkaSettings, whose: string): void {
+export function noSecureListener(s: KafkaSettings, whose: string): never {
   forgetSecureListener(s.securePort);
-  warn(
-    'kafka',
-    `--secure: the broker on ${s.host}:${s.port} (${whose}) runs without a SASL_SSL listener on ${s.securePort}; left as is. ` +
-      'To add it, restart that broker with `npm run infra:down && npm run infra:up -- --secure`, or run a second one: KAFKA_PORT=19092 KAFKA_SECURE_PORT=19094 npm run infra:up -- --secure',
+  throw new InfraError(
+    `--secure: the broker on ${s.host}:${s.port} (${whose}) runs without a SASL_SSL listener on ${s.securePort}, and it is not ` +
+      "this checkout's to restart. Stop it, or run this checkout's own on other ports: KAFKA_PORT=19092 KAFKA_SECURE_PORT=19094 npm run infra:up -- --secure",
   );
 }
