@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { ensureSupportedNode } from './node-runtime.mjs';
 
+await ensureSupportedNode();
 const root = join(import.meta.dirname, '..');
 const lock = join(root, 'package-lock.json');
 const stamp = join(root, 'node_modules', '.enrollment-sync-lock-hash');

@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ensureSupportedNode } from './node-runtime.mjs';
 
+await ensureSupportedNode();
 const root = join(import.meta.dirname, '..');
 const demo = process.argv.includes('--demo');
 const appsOnly = process.argv.includes('--apps-only');

@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureSupportedNode } from './node-runtime.mjs';
 
+await ensureSupportedNode();
 const root = join(import.meta.dirname, '..');
 const started = Date.now();
 const run = (label, cmd, args, env = {}) => {

@@ -66,13 +66,17 @@ describe('deploy/Dockerfile', () => {
   const dockerfile = read('deploy/Dockerfile');
   const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
 
-  it('builds and runs on a supported Node LTS (22 or 24), while package.json engines still admit what CI runs', () => {
+  it('builds and runs on a supported Node LTS (22 or 24), which package.json engines, .nvmrc and the quick start agree on', () => {
     const froms = instructions.filter((l) => l.startsWith('FROM '));
     expect(froms.length).toBeGreaterThan(0);
     for (const from of froms) expect(from).toMatch(/^FROM node:(22|24)[.\w-]*( AS \w+)?$/);
     const engines = JSON.parse(read('package.json')).engines.node as string;
-    expect(engines).toBe('>=20.19.0');
-    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
+    expect(engines).toBe('>=22.12.0');
+    expect(read('.nvmrc').trim()).toBe('22');
+    expect(read('scripts/node-runtime.mjs')).toMatch(/NODE_VERSION = '22\.\d+\.\d+'/);
+    // The tests run on what the quick start runs them on: a supported Node, fetched if need be.
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    expect(major > 22 || (major === 22 && minor >= 12)).toBe(true);
   });
 
   it('runs as the unprivileged user, exposes the apps ports and checks its health', () => {
