@@ -12,7 +12,30 @@ import { parseAllDocuments } from 'yaml';
 import { ENV_SCHEMA, EnvName } from '@app/config';
 
 const ROOT = join(__dirname, '..', '..');
-const OVERLAYS = ['dev', 'prod'] as const;
+/**
+ * What is rendered, and whether it talks to a managed cluster over SASL_SSL
+ * (components/kafka-sasl-ssl). The last is the prod overlay with the private-CA component, as
+ * docs/operations.md tells an operator to add it.
+ */
+const OVERLAYS = [
+  { overlay: 'dev', dir: 'deploy/k8s/overlays/dev', managedKafka: false },
+  { overlay: 'prod', dir: 'deploy/k8s/overlays/prod', managedKafka: true },
+  { overlay: 'prod with a private Kafka CA', dir: 'test/deploy/fixtures/k8s-private-ca', managedKafka: true },
+];
+/** The containers that connect to Kafka (apps and topics.js); the others never read its settings. */
+const KAFKA_CONTAINERS = ['topics', 'wait-for-topics', 'sync-worker', 'jobs-worker', 'read-api'];
+/** The Secret the apps read their secrets from; prod expects it to exist, dev generates it. */
+const APP_SECRET = 'enrollment-sync-secrets';
+/** That Secret under its own name, or as kustomize's secretGenerator names it (a content hash appended). */
+const isAppSecret = (name: string | undefined) => name === APP_SECRET || new RegExp(`^${APP_SECRET}-[a-z0-9]{10}$`).test(name ?? '');
+/** KAFKA_SASL_MECHANISM as KEDA's Kafka scaler names it (`sasl`); kafkajs's `aws` has no match. */
+const KEDA_SASL: Record<string, string> = {
+  '': 'none',
+  plain: 'plaintext',
+  'scram-sha-256': 'scram_sha256',
+  'scram-sha-512': 'scram_sha512',
+  oauthbearer: 'oauthbearer',
+};
 
 type Obj = Record<string, any>;
 
@@ -28,8 +51,8 @@ function kubectl(): string {
   return 'kubectl';
 }
 
-function render(overlay: string): Obj[] {
-  const out = execFileSync(kubectl(), ['kustomize', join(ROOT, 'deploy', 'k8s', 'overlays', overlay)], { encoding: 'utf8' });
+function render(dir: string): Obj[] {
+  const out = execFileSync(kubectl(), ['kustomize', join(ROOT, dir)], { encoding: 'utf8' });
   return parseAllDocuments(out)
     .map((d) => d.toJS() as Obj)
     .filter(Boolean);
@@ -59,8 +82,8 @@ const NEEDS: Record<string, string[]> = {
   'read-api': ['DATABASE_URL', 'REDIS_URL', 'API_TOKENS'],
 };
 
-describe.each(OVERLAYS)('deploy/k8s overlay %s', (overlay) => {
-  const objects = render(overlay);
+describe.each(OVERLAYS)('deploy/k8s overlay $overlay', ({ overlay, dir, managedKafka }) => {
+  const objects = render(dir);
   const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
   const named = (kind: string, name: string) => {
     const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -135,7 +158,20 @@ describe.each(OVERLAYS)('deploy/k8s overlay %s', (overlay) => {
     const refs = containers.flatMap(({ c }) => (c.env ?? []).map((e: Obj) => e.valueFrom?.secretKeyRef).filter(Boolean));
     for (const ref of refs) expect(SECRETS).toContain(ref.key);
     // dev generates its Secret; prod expects it to exist (docs/operations.md).
-    for (const s of byKind('Secret')) expect(Object.keys(s.data ?? {}).sort()).toEqual([...SECRETS].sort());
+    for (const s of byKind('Secret').filter((x) => isAppSecret(x.metadata.name))) expect(Object.keys(s.data ?? {}).sort()).toEqual([...SECRETS].sort());
+  });
+
+  it("gives every container that talks to Kafka the Kafka secrets from the apps' Secret", () => {
+    const problems: string[] = [];
+    for (const { owner, c } of containers.filter(({ c }) => KAFKA_CONTAINERS.includes(c.name))) {
+      for (const name of ['KAFKA_SASL_PASSWORD', 'KAFKA_SASL_AWS_SESSION_TOKEN']) {
+        const ref = (c.env ?? []).find((e: Obj) => e.name === name)?.valueFrom?.secretKeyRef;
+        if (!isAppSecret(ref?.name) || ref?.key !== name) problems.push(`${owner} ${c.name}: ${name} from ${JSON.stringify(ref ?? null)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    const kafkaCommands = containers.filter(({ c }) => (c.command as string[]).some((a) => /dist\/(scripts\/topics|apps\/.+\/main)\.js$/.test(a)));
+    expect(kafkaCommands.map(({ c }) => c.name).sort()).toEqual([...KAFKA_CONTAINERS].sort());
   });
 
   it('runs commands the image has (dist/ paths built from sources in this repo)', () => {
@@ -224,6 +260,80 @@ describe.each(OVERLAYS)('deploy/k8s overlay %s', (overlay) => {
       [config.TOPIC_COURSES, config.TOPIC_MEMBERSHIPS, config.TOPIC_LESSON_PROGRESS, config.TOPIC_USERS].sort(),
     );
     expect(deployment('sync-worker').spec.replicas).toBeUndefined();
+  });
+
+  it("gives KEDA's Kafka triggers the apps' Kafka security: one TriggerAuthentication, the same Secret key and user", () => {
+    const triggers = (named('ScaledObject', 'sync-worker').spec.triggers as Obj[]).filter((t) => t.type === 'kafka');
+    const secured = config.KAFKA_SSL === 'true' || config.KAFKA_SASL_MECHANISM !== '';
+    expect({ overlay, secured }).toEqual({ overlay, secured: managedKafka });
+    if (!secured) {
+      expect(triggers.map((t) => t.authenticationRef ?? null)).toEqual(triggers.map(() => null));
+      expect(byKind('TriggerAuthentication')).toEqual([]);
+      return;
+    }
+    const refs = new Set(triggers.map((t) => JSON.stringify(t.authenticationRef ?? null)));
+    expect([...refs]).toHaveLength(1);
+    const ref = triggers[0].authenticationRef as Obj;
+    expect(ref?.kind ?? 'TriggerAuthentication').toBe('TriggerAuthentication');
+    const auth = named('TriggerAuthentication', ref.name).spec;
+    for (const key of Object.keys(auth)) expect(['secretTargetRef', 'env']).toContain(key);
+
+    // Each parameter once, with where KEDA reads it from.
+    const params = [
+      ...(auth.secretTargetRef ?? []).map((r: Obj) => ({ parameter: r.parameter as string, secret: r.name as string, key: r.key as string })),
+      ...(auth.env ?? []).map((e: Obj) => ({ parameter: e.parameter as string, env: e.name as string, container: e.containerName as string })),
+    ];
+    expect(params.map((p) => p.parameter).sort()).toEqual([...new Set(params.map((p) => p.parameter))].sort());
+    const param = (name: string) => params.find((p) => p.parameter === name);
+    const secretValue = (p: { secret?: string; key?: string } | undefined) => {
+      const secret = byKind('Secret').find((s) => s.metadata.name === p?.secret);
+      const data = secret?.data?.[p!.key!] as string | undefined;
+      return data === undefined ? undefined : Buffer.from(data.replace(/\s/g, ''), 'base64').toString('utf8');
+    };
+
+    expect(KEDA_SASL).toHaveProperty([config.KAFKA_SASL_MECHANISM]);
+    expect({ sasl: secretValue(param('sasl')), tls: secretValue(param('tls')) }).toEqual({
+      sasl: KEDA_SASL[config.KAFKA_SASL_MECHANISM],
+      tls: config.KAFKA_SSL === 'true' ? 'enable' : 'disable',
+    });
+
+    // TLS with client certificates only (KAFKA_SASL_MECHANISM empty): no user, no password.
+    const sasl = config.KAFKA_SASL_MECHANISM !== '';
+    expect({ username: !!param('username'), password: !!param('password') }).toEqual({ username: sasl, password: sasl });
+    if (sasl) {
+      // The password: the very Secret key the sync worker reads as KAFKA_SASL_PASSWORD.
+      const passwordRef = mainContainer('sync-worker').env.find((e: Obj) => e.name === 'KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef;
+      expect({ appSecret: isAppSecret(passwordRef?.name), key: passwordRef?.key }).toEqual({ appSecret: true, key: 'KAFKA_SASL_PASSWORD' });
+      expect(param('password')).toEqual({ parameter: 'password', secret: passwordRef.name, key: passwordRef.key });
+
+      // The user: the sync-worker container's KAFKA_SASL_USERNAME, which it takes from the ConfigMap.
+      expect(param('username')).toEqual({ parameter: 'username', env: 'KAFKA_SASL_USERNAME', container: 'sync-worker' });
+      expect(mainContainer('sync-worker').envFrom).toContainEqual({ configMapRef: { name: 'enrollment-sync-config' } });
+      expect(config.KAFKA_SASL_USERNAME).not.toBe('');
+    }
+
+    // A private CA for the apps is a private CA for KEDA too: the same key of the same Secret,
+    // mounted where KAFKA_SSL_CA_FILE points in every container that talks to Kafka.
+    const ca = param('ca');
+    expect({ ca: ca !== undefined }).toEqual({ ca: config.KAFKA_SSL_CA_FILE !== '' });
+    if (ca) {
+      expect(config.KAFKA_SSL_CA_FILE.endsWith(`/${ca.key}`)).toBe(true);
+      for (const { owner, c, spec } of containers.filter(({ c }) => KAFKA_CONTAINERS.includes(c.name))) {
+        const mount = (c.volumeMounts ?? []).find((m: Obj) => config.KAFKA_SSL_CA_FILE === `${m.mountPath}/${ca.key}`);
+        const secret = spec.volumes?.find((v: Obj) => v.name === mount?.name)?.secret?.secretName;
+        expect({ container: `${owner} ${c.name}`, secret }).toEqual({ container: `${owner} ${c.name}`, secret: ca.secret });
+      }
+    }
+    const podSpec = deployment('sync-worker').spec.template.spec;
+
+    // Every Secret key KEDA reads is one the apps read too: a key of a Secret this overlay renders,
+    // a key of the apps' Secret (prod expects it created beforehand), or a Secret the sync worker mounts.
+    const mounted = new Set((podSpec.volumes ?? []).map((v: Obj) => v.secret?.secretName).filter(Boolean));
+    for (const p of params.filter((x) => x.secret)) {
+      const rendered = byKind('Secret').find((s) => s.metadata.name === p.secret);
+      const found = rendered ? Object.keys(rendered.data ?? {}).includes(p.key) : isAppSecret(p.secret) ? SECRETS.includes(p.key) : mounted.has(p.secret);
+      expect({ p, found }).toEqual({ p, found: true });
+    }
   });
 
   it('scales the jobs worker on BullMQ queue depth and the read API with an HPA', () => {

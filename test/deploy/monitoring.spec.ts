@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createMetricsRegistry, PipelineMetrics } from '@app/observability';
 import type { AdminQueues } from '../../apps/read-api/src/admin/admin-queues';
-import { QueueMetrics } from '../../apps/read-api/src/admin/queue-metrics';
+import { QUEUE_JOB_STATES, QueueMetrics } from '../../apps/read-api/src/admin/queue-metrics';
+import { HttpMetrics } from '../../apps/read-api/src/http/http-metrics';
 
 const ROOT = join(__dirname, '..', '..');
 type Kind = 'counter' | 'gauge' | 'histogram' | 'summary';
@@ -89,6 +90,16 @@ const dashboardExprs: { where: string; expr: string }[] = dashboard.panels.flatM
 const rules: Rule[] = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'enrollment-sync.rules.yaml'), 'utf8')).groups.flatMap((g: { rules: Rule[] }) => g.rules);
 const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
 
+/** A heading's anchor as GitHub and GitLab render Markdown: lower case, punctuation dropped, spaces to dashes. */
+function anchorOf(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+const operationsAnchors = new Set([...operations.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1])));
+
 describe('metric name extraction from PromQL', () => {
   it('keeps metric names and drops functions, labels, strings, durations and keywords', () => {
     expect(
@@ -126,7 +137,7 @@ describe('dashboard and alert rules use only exported metrics', () => {
 describe('alert rules', () => {
   const alerts = rules.filter((r) => r.alert);
 
-  it('cover app down, lag growing, outbox stuck, dead letters, parked events and Redis down', () => {
+  it('cover app down, lag growing, outbox stuck, dead letters, parked events, Redis down, failed and stuck jobs, read API errors and latency', () => {
     expect(alerts.map((a) => a.alert)).toEqual(
       expect.arrayContaining([
         'EnrollmentSyncAppDown',
@@ -135,15 +146,67 @@ describe('alert rules', () => {
         'EnrollmentSyncDeadLetters',
         'EnrollmentSyncOutboxParked',
         'EnrollmentSyncRedisDown',
+        'EnrollmentSyncJobsFailed',
+        'EnrollmentSyncJobsNotDraining',
+        'EnrollmentSyncReadApiErrors',
+        'EnrollmentSyncReadApiSlow',
       ]),
     );
+  });
+
+  it('watch failed and waiting jobs per queue, and the read API 5xx ratio and p99 on the labels the code exports', () => {
+    const expr = (name: string) => alerts.find((a) => a.alert === name)!.expr;
+    expect(expr('EnrollmentSyncJobsFailed')).toMatch(/max by \(queue\) \(enrollment_sync_queue_jobs\{state="failed"\}\)/);
+    expect(expr('EnrollmentSyncJobsNotDraining')).toMatch(/max by \(queue, state\) \(enrollment_sync_queue_jobs\{state=~"waiting\|prioritized"\}\)/);
+    expect(expr('EnrollmentSyncReadApiErrors')).toMatch(/enrollment_sync_http_request_duration_seconds_count\{status=~"5\.\."/);
+    expect(expr('EnrollmentSyncReadApiSlow')).toMatch(/histogram_quantile\(0\.99,\s*sum by \(le\) \(rate\(enrollment_sync_http_request_duration_seconds_bucket\{route=~/);
+  });
+
+  it('select only labels the metrics have, and queue states the gauge reports', () => {
+    const registry = createMetricsRegistry();
+    new PipelineMetrics(registry);
+    new QueueMetrics(registry, { queues: new Map() } as unknown as AdminQueues).onModuleInit();
+    new HttpMetrics(registry);
+    const labelsOf = new Map(registry.getMetricsAsArray().map((m) => [m.name, (m as unknown as { labelNames?: string[] }).labelNames ?? []]));
+    // Prometheus adds the target's labels to every series; histograms have `le` on their buckets.
+    const TARGET = ['job', 'instance'];
+    const problems: string[] = [];
+    for (const a of alerts) {
+      for (const m of a.expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}/g)) {
+        const bucket = /_bucket$/.test(m[1]);
+        const metric = labelsOf.has(m[1]) ? m[1] : m[1].replace(/_(bucket|count|sum)$/, '');
+        const known = labelsOf.get(metric);
+        if (!known) continue; // `up` and other series Prometheus makes
+        for (const [, label, , value] of m[2].matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)) {
+          if (![...known, ...TARGET, ...(bucket ? ['le'] : [])].includes(label)) problems.push(`${a.alert}: ${metric} has no label ${label}`);
+          if (metric === 'enrollment_sync_queue_jobs' && label === 'state') {
+            for (const state of value.split('|')) if (!(QUEUE_JOB_STATES as readonly string[]).includes(state)) problems.push(`${a.alert}: no queue state ${state}`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(labelsOf.get('enrollment_sync_http_request_duration_seconds')).toEqual(['method', 'route', 'status']);
+  });
+
+  it('send every runbook_url to one absolute, documented base', () => {
+    const urls = alerts.map((a) => new URL(a.annotations!.runbook_url));
+    expect(new Set(urls.map((u) => u.protocol))).toEqual(new Set(['https:']));
+    const bases = new Set(urls.map((u) => `${u.origin}${u.pathname}`));
+    expect(bases.size).toBe(1);
+    const [base] = [...bases];
+    expect(base).toMatch(/\/docs\/operations\.md$/);
+    // The operator sets the base once: docs/operations.md says which string to replace.
+    expect(operations).toContain(base);
   });
 
   it.each(alerts.map((a) => [a.alert!, a]))('%s has a severity, a summary and a runbook in docs/operations.md', (name, a) => {
     expect(['critical', 'warning']).toContain(a.labels?.severity);
     expect(a.annotations?.summary).toBeTruthy();
-    expect(a.annotations?.runbook_url).toBe(`docs/operations.md#${name.toLowerCase()}`);
     expect(operations).toMatch(new RegExp(`^### ${name}$`, 'm'));
+    const url = new URL(a.annotations!.runbook_url);
+    expect(url.hash).toBe(`#${anchorOf(name)}`);
+    expect(operationsAnchors).toContain(url.hash.slice(1));
   });
 });
 
