@@ -415,8 +415,13 @@ describe('read API hardening (issue 10)', () => {
   });
 
   describe('failed-authentication rate limiting', () => {
+    // Replicas sharing QUEUE_PREFIX share the count (auth-failure-limit.int-spec.ts): each API
+    // here gets its own, so one case's failures from 127.0.0.1 do not limit the next.
+    let counts = 0;
+    const ownCount = (c: AppConfig): AppConfig => ({ ...c, redis: { ...c.redis, queuePrefix: `${c.redis.queuePrefix}-limit${++counts}` } });
+
     it('answers 429 with Retry-After after repeated wrong tokens from one address, and then even to a right one (was 401 forever)', async () => {
-      const limited = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 20, authFailureWindowMs: 60_000 } });
+      const limited = await bootApi(ownCount({ ...config, api: { ...config.api, authFailureLimit: 20, authFailureWindowMs: 60_000 } }));
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 300; i++) {
@@ -442,7 +447,7 @@ describe('read API hardening (issue 10)', () => {
 
     it('believes X-Forwarded-For only from a proxy TRUST_PROXY names', async () => {
       const wrong = { authorization: `Bearer ${'w'.repeat(32)}` };
-      const direct = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: '' } });
+      const direct = await bootApi(ownCount({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: '' } }));
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 5; i++)
@@ -451,7 +456,7 @@ describe('read API hardening (issue 10)', () => {
       } finally {
         await direct.close();
       }
-      const proxied = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: 'loopback' } });
+      const proxied = await bootApi(ownCount({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: 'loopback' } }));
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 4; i++)
@@ -464,7 +469,7 @@ describe('read API hardening (issue 10)', () => {
     });
 
     it('does not count requests that carry no credentials or a right token', async () => {
-      const limited = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, authFailureWindowMs: 60_000 } });
+      const limited = await bootApi(ownCount({ ...config, api: { ...config.api, authFailureLimit: 3, authFailureWindowMs: 60_000 } }));
       try {
         for (let i = 0; i < 10; i++) expect((await raw(limited.port, 'GET', '/unified/lms/course-enrollments')).status).toBe(401);
         for (let i = 0; i < 10; i++) expect((await raw(limited.port, 'GET', '/unified/lms/course-enrollments?limit=1', auth)).status).toBe(200);
