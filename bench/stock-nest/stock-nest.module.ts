@@ -21,7 +21,7 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
 
 /** The stock-Nest baseline of the benchmark (bench/ only; never shipped in the apps). */
 @Module({
-  imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
+  imports: [ConfigModule, LoggingModule.forRoot(), MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
   controllers: [StockInputEventsController],
   providers: [...DEAD_LETTER_PROVIDERS, OutboxRelay, RelayLifecycle],
 })

@@ -2,14 +2,17 @@
  * The read API under hostile or unlucky conditions (issue 10), against a real Postgres, Redis and
  * Kafka broker: values the projection stored that Postgres cannot cast, parameters Postgres
  * cannot take, an exhausted pool and a database that went away, cross-site posts to the queue
- * dashboard, framing, token guessing, a forged Host header, and readiness while no worker runs.
+ * dashboard and what its page loads, framing, token guessing, a forged Host header, and
+ * readiness while no worker runs.
  * Each case here was seen to fail on the read API before it was hardened.
  */
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
+import { readdirSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { AppConfig, APP_CONFIG } from '@app/config';
 import { decodeMessage, InputEvent } from '@app/contracts';
@@ -22,6 +25,7 @@ import { AdminQueues } from '../../apps/read-api/src/admin/admin-queues';
 import { isolatedConfig } from '../support/isolation';
 
 const TOKEN = 'h'.repeat(32);
+const BULL_BOARD_CSS = join(dirname(require.resolve('@bull-board/ui/package.json')), 'dist', 'static', 'css');
 const COURSE = 501;
 const ANCIENT = 502; // every fact time of this course is in year 0000
 const MEMBERS = 30;
@@ -66,6 +70,16 @@ function raw(
     req.end();
   });
 }
+
+/** The CSP as directive -> sources. */
+const csp = (header: string): Record<string, string[]> =>
+  Object.fromEntries(
+    header
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((d) => d[0])
+      .map(([name, ...sources]) => [name, sources]),
+  );
 
 /** A TCP relay to the real Postgres that the test can cut (database down) and restore. */
 class PostgresRelay {
@@ -313,21 +327,43 @@ describe('read API hardening (issue 10)', () => {
       }
     });
 
-    it('keeps the queue dashboard renderable: its CSP restricts framing only, and its page and assets load', async () => {
+    it("loads the queue dashboard from its own origin only: no other host in its page or stylesheets, a CSP of 'self' (was Google Fonts)", async () => {
       const page = await raw(api.port, 'GET', '/admin/queues', auth);
       expect(page.status).toBe(200);
       expect(page.headers['content-type']).toContain('text/html');
-      // The page carries inline style attributes, a <style> block, a JSON data block, Google
-      // Fonts and hashed bundles: a CSP with fetch directives would have to mirror all of that.
-      const csp = String(page.headers['content-security-policy']);
-      expect(csp).not.toMatch(/default-src|script-src|style-src|font-src|connect-src|img-src/);
-      const assets = [...page.body.matchAll(/(?:src|href)="(static\/[^"]+)"/g)].map((m) => m[1]);
+      // Nothing the page makes the browser load names a host: relative URLs under the <base> only.
+      const loaded = [...page.body.matchAll(/<(?:link|script|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*["']?([^"'\s>]+)/gi)].map((m) => m[1]);
+      expect(loaded.length).toBeGreaterThan(2);
+      for (const url of loaded) expect({ url, local: !/^([a-z][a-z0-9+.-]*:)?\/\//i.test(url) }).toEqual({ url, local: true });
+      expect(page.body).not.toMatch(/@import|fonts\.googleapis|fonts\.gstatic/i);
+      const assets = loaded.filter((u) => u.startsWith('static/'));
       expect(assets.length).toBeGreaterThan(2);
       for (const asset of assets) {
         const res = await raw(api.port, 'GET', `/admin/queues/${asset}`, auth);
         expect({ asset, status: res.status }).toEqual({ asset, status: 200 });
         if (asset.endsWith('.js')) expect(res.headers['content-type']).toMatch(/javascript/);
         if (asset.endsWith('.css')) expect(res.headers['content-type']).toMatch(/text\/css/);
+      }
+      // Every stylesheet it serves, the ones its scripts load later included: fonts, images and
+      // imports from its own origin or data: only.
+      const stylesheets = readdirSync(BULL_BOARD_CSS, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.css'));
+      expect(stylesheets.length).toBeGreaterThan(1);
+      for (const file of stylesheets) {
+        const res = await raw(api.port, 'GET', `/admin/queues/static/css/${file}`, auth);
+        expect({ file, status: res.status }).toEqual({ file, status: 200 });
+        const refs = [...res.body.matchAll(/url\(\s*["']?([^"')]+)|@import\s+["']([^"']+)/gi)].map((m) => m[1] ?? m[2]);
+        for (const ref of refs) expect({ file, ref, local: /^data:/i.test(ref) || !/^([a-z][a-z0-9+.-]*:)?\/\//i.test(ref) }).toEqual({ file, ref, local: true });
+      }
+      const policy = csp(String(page.headers['content-security-policy']));
+      for (const directive of ['default-src', 'script-src', 'font-src', 'connect-src', 'worker-src'])
+        expect({ directive, sources: policy[directive] }).toEqual({ directive, sources: ["'self'"] });
+      // Bull Board's page has style attributes and a <style> block, and its scripts add <style> elements.
+      expect(policy['style-src']).toEqual(["'self'", "'unsafe-inline'"]);
+      expect(policy['img-src']).toEqual(["'self'", 'data:']);
+      expect(policy['frame-ancestors']).toEqual(["'none'"]);
+      for (const [directive, sources] of Object.entries(policy)) {
+        for (const source of sources)
+          expect({ directive, source, foreign: /[a-z0-9-]+\.[a-z]|\/\/|^\*$|^https?:$/i.test(source) }).toEqual({ directive, source, foreign: false });
       }
       const queues = await raw(api.port, 'GET', '/admin/queues/api/queues', auth);
       expect(queues.status).toBe(200);
@@ -379,8 +415,13 @@ describe('read API hardening (issue 10)', () => {
   });
 
   describe('failed-authentication rate limiting', () => {
+    // Replicas sharing QUEUE_PREFIX share the count (auth-failure-limit.int-spec.ts): each API
+    // here gets its own, so one case's failures from 127.0.0.1 do not limit the next.
+    let counts = 0;
+    const ownCount = (c: AppConfig): AppConfig => ({ ...c, redis: { ...c.redis, queuePrefix: `${c.redis.queuePrefix}-limit${++counts}` } });
+
     it('answers 429 with Retry-After after repeated wrong tokens from one address, and then even to a right one (was 401 forever)', async () => {
-      const limited = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 20, authFailureWindowMs: 60_000 } });
+      const limited = await bootApi(ownCount({ ...config, api: { ...config.api, authFailureLimit: 20, authFailureWindowMs: 60_000 } }));
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 300; i++) {
@@ -406,7 +447,7 @@ describe('read API hardening (issue 10)', () => {
 
     it('believes X-Forwarded-For only from a proxy TRUST_PROXY names', async () => {
       const wrong = { authorization: `Bearer ${'w'.repeat(32)}` };
-      const direct = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: '' } });
+      const direct = await bootApi(ownCount({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: '' } }));
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 5; i++)
@@ -415,7 +456,7 @@ describe('read API hardening (issue 10)', () => {
       } finally {
         await direct.close();
       }
-      const proxied = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: 'loopback' } });
+      const proxied = await bootApi(ownCount({ ...config, api: { ...config.api, authFailureLimit: 3, trustProxy: 'loopback' } }));
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 4; i++)
@@ -428,7 +469,7 @@ describe('read API hardening (issue 10)', () => {
     });
 
     it('does not count requests that carry no credentials or a right token', async () => {
-      const limited = await bootApi({ ...config, api: { ...config.api, authFailureLimit: 3, authFailureWindowMs: 60_000 } });
+      const limited = await bootApi(ownCount({ ...config, api: { ...config.api, authFailureLimit: 3, authFailureWindowMs: 60_000 } }));
       try {
         for (let i = 0; i < 10; i++) expect((await raw(limited.port, 'GET', '/unified/lms/course-enrollments')).status).toBe(401);
         for (let i = 0; i < 10; i++) expect((await raw(limited.port, 'GET', '/unified/lms/course-enrollments?limit=1', auth)).status).toBe(200);

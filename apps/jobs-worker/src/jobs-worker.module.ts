@@ -22,7 +22,7 @@ const QUEUE_KEYS = Object.keys(QUEUES) as QueueKey[];
 @Module({
   imports: [
     ConfigModule,
-    LoggingModule,
+    LoggingModule.forRoot(),
     MetricsModule,
     PersistenceModule,
     ProjectionModule,

@@ -12,12 +12,12 @@ import { HealthController } from './health/health.controller';
 import { BearerAuthGuard } from './http/auth.guard';
 import { AuthModule } from './http/auth.module';
 import { JsonErrorFilter } from './http/error.filter';
-import { HttpMetrics } from './http/http-metrics';
+import { HttpMetrics, routeLabel } from './http/http-metrics';
 import { securityHeaders } from './http/security-headers';
 import { CourseEnrollmentsController } from './unified/course-enrollments.controller';
 
 @Module({
-  imports: [ConfigModule, LoggingModule, MetricsModule, ReadPersistenceModule, KafkaModule, AuthModule, QueuesAdminModule],
+  imports: [ConfigModule, LoggingModule.forRoot({ route: routeLabel }), MetricsModule, ReadPersistenceModule, KafkaModule, AuthModule, QueuesAdminModule],
   controllers: [HealthController, CourseEnrollmentsController, CourseViewsController, DocsController],
   providers: [DependencyChecks, HttpMetrics, { provide: APP_GUARD, useClass: BearerAuthGuard }, { provide: APP_FILTER, useClass: JsonErrorFilter }],
 })

@@ -15,7 +15,7 @@ import { KafkaBatchTransport } from './transport/kafka-batch-transport';
  * the lifecycle and the readiness check share the instance the microservice listens with).
  */
 @Module({
-  imports: [ConfigModule, LoggingModule, MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
+  imports: [ConfigModule, LoggingModule.forRoot(), MetricsModule, PersistenceModule, KafkaModule, ProjectionModule],
   controllers: [InputSliceController],
   providers: [
     ...DEAD_LETTER_PROVIDERS,

@@ -207,9 +207,18 @@ export const ENV_SCHEMA = {
   DATABASE_SSL_CA_FILE: { default: '', doc: 'PEM CA bundle for Postgres TLS (sslmode in DATABASE_URL and DATABASE_READ_URL; alone it means verify-full)', parse: file },
   DATABASE_SCHEMA: { default: 'public', doc: 'schema holding the service tables', parse: identifier },
   DATABASE_POOL_SIZE: { default: '10', doc: 'connections per process', parse: int(1, 200) },
-  REDIS_URL: { default: 'redis://127.0.0.1:6379/0', doc: 'Redis for BullMQ', parse: url('redis:', 'rediss:'), secret: true },
+  REDIS_URL: {
+    default: 'redis://127.0.0.1:6379/0',
+    doc: "Redis for BullMQ and the read API's failed-authentication counts",
+    parse: url('redis:', 'rediss:'),
+    secret: true,
+  },
   REDIS_TLS_CA_FILE: { default: '', doc: 'PEM CA bundle for a rediss:// REDIS_URL; empty = the system CAs', parse: file },
-  QUEUE_PREFIX: { default: 'enrollment-sync', doc: 'BullMQ key prefix (isolates deployments sharing a Redis)', parse: str },
+  QUEUE_PREFIX: {
+    default: 'enrollment-sync',
+    doc: 'key prefix in Redis: BullMQ queues and failed-authentication counts (isolates deployments sharing a Redis)',
+    parse: str,
+  },
   API_PORT: { default: '3000', doc: 'HTTP port of the read API', parse: int(0, 65535) },
   API_TOKENS: { default: '', doc: 'comma-separated bearer tokens (16+ chars) for the API; none set = every protected route answers 401', parse: tokens, secret: true },
   API_DATABASE_CONNECT_TIMEOUT_MS: {
@@ -220,7 +229,7 @@ export const ENV_SCHEMA = {
   PUBLIC_URL: { default: '', doc: "the read API's public base URL (https://host[/prefix]) for next/previous links; empty = relative links", parse: publicUrl },
   AUTH_FAILURE_LIMIT: {
     default: '20',
-    doc: 'failed authentications per client address within AUTH_FAILURE_WINDOW_MS before the API answers 429 (0 = no limit)',
+    doc: 'failed authentications per client address within AUTH_FAILURE_WINDOW_MS, counted over all read API replicas (in Redis), before the API answers 429 (0 = no limit)',
     parse: int(0, 1000000),
   },
   AUTH_FAILURE_WINDOW_MS: {

@@ -12,14 +12,15 @@ import { AdminQueues } from './admin-queues';
 import { QueueMetrics } from './queue-metrics';
 import { queuesAuth } from './queues-auth';
 import { sameOriginMutations } from './same-origin';
+import { dropForeignLinksFromViews } from './self-contained-page';
 
 export const QUEUES_BASE_PATH = '/admin/queues';
 
 /**
- * Bull Board at /admin/queues behind the API tokens (changes only from its own origin), and the
- * queue gauges on /metrics. Mounted on the Express instance when the module initialises (after
- * Nest's routes, before its 404 handler), so it is there in main.ts and in apps built with
- * Test.createTestingModule alike.
+ * Bull Board at /admin/queues behind the API tokens (changes only from its own origin, its page
+ * loading nothing from another host), and the queue gauges on /metrics. Mounted on the Express
+ * instance when the module initialises (after Nest's routes, before its 404 handler), so it is
+ * there in main.ts and in apps built with Test.createTestingModule alike.
  */
 @Module({
   imports: [AuthModule],
@@ -47,6 +48,7 @@ export class QueuesAdminModule implements OnModuleInit {
     // Bull Board is an Express app of its own, which would announce itself again.
     const board: Application = serverAdapter.getRouter();
     board.disable('x-powered-by');
+    dropForeignLinksFromViews(board);
     httpAdapter.getInstance().use(QUEUES_BASE_PATH, queuesAuth(this.auth), sameOriginMutations(this.config.api.publicUrl), board);
   }
 }

@@ -29,20 +29,22 @@ export function presentedToken(header: string | string[] | undefined): string | 
 export function queuesAuth(auth: Authenticator) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const token = presentedToken(req.headers.authorization);
-    try {
-      auth.authenticate(
+    auth
+      .authenticate(
         clientAddress(req),
         req.headers.authorization !== undefined,
         token,
         token === undefined ? 'credentials required: Authorization: Bearer <token> or Basic with the token as password' : 'invalid token',
+      )
+      .then(
+        () => next(),
+        (err: unknown) => {
+          if (!(err instanceof HttpException)) return next(err);
+          const status = err.getStatus();
+          if (err instanceof RetryLaterException) res.set('Retry-After', String(err.retryAfterSeconds));
+          else res.set('WWW-Authenticate', `Basic realm="${QUEUES_REALM}", charset="UTF-8"`);
+          res.status(status).json({ statusCode: status, error: status === 429 ? 'Too Many Requests' : 'Unauthorized', message: err.message });
+        },
       );
-      return next();
-    } catch (err) {
-      const e = err as HttpException;
-      const status = e.getStatus();
-      if (err instanceof RetryLaterException) res.set('Retry-After', String(err.retryAfterSeconds));
-      else res.set('WWW-Authenticate', `Basic realm="${QUEUES_REALM}", charset="UTF-8"`);
-      res.status(status).json({ statusCode: status, error: status === 429 ? 'Too Many Requests' : 'Unauthorized', message: e.message });
-    }
   };
 }

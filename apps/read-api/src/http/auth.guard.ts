@@ -15,12 +15,17 @@ export class BearerAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
-  canActivate(ctx: ExecutionContext): boolean {
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()])) return true;
     const req = ctx.switchToHttp().getRequest<Request>();
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-    this.auth.authenticate(clientAddress(req), header !== undefined, m?.[1], m ? 'invalid bearer token' : 'missing or malformed Authorization: Bearer <token> header');
+    await this.auth.authenticate(
+      clientAddress(req),
+      header !== undefined,
+      m?.[1],
+      m ? 'invalid bearer token' : 'missing or malformed Authorization: Bearer <token> header',
+    );
     return true;
   }
 }

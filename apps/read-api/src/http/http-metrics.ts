@@ -1,12 +1,10 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { Histogram } from 'prom-client';
-import { MetricsRegistry } from '@app/observability';
+import { MetricsRegistry, UNMATCHED_ROUTE } from '@app/observability';
 import { QUEUES_BASE_PATH } from '../admin/queues-admin.module';
 
 export const HTTP_DURATION_METRIC = 'enrollment_sync_http_request_duration_seconds';
-/** The route label of requests no route matched (404s, refusals before routing, static files). */
-export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
  * `enrollment_sync_http_request_duration_seconds{method,route,status}`: the route label is the
@@ -37,7 +35,11 @@ export class HttpMetrics implements NestMiddleware {
   }
 }
 
-/** The pattern of the route that handled `req`, read once the response is sent. */
+/**
+ * The pattern of the route that handled `req`, read once the response is sent: the metric's
+ * route label and the request log line's `route`. Requests no route matched (404s, refusals
+ * before routing) are `unmatched`.
+ */
 export function routeLabel(req: Request): string {
   const path = (req.originalUrl ?? req.url).split('?')[0];
   const route: unknown = (req.route as { path?: unknown } | undefined)?.path;

@@ -10,10 +10,11 @@ import type { NextFunction, Request, Response } from 'express';
  * - The documentation page (/docs, Swagger UI) loads its scripts, styles and images from its
  *   own origin only (served from node_modules, no CDN) and fetches the document from it; Swagger
  *   UI sets inline style attributes and uses data: images in its stylesheet, hence those two.
- * - The queue dashboard (Bull Board) is a React app whose page has inline styles, a JSON data
- *   block, hashed bundles and Google Fonts. Its CSP only forbids framing, plugins, a foreign
- *   <base> and foreign form targets: a CSP restricting what it may load would have to follow
- *   every Bull Board release and break the dashboard silently when it does not.
+ * - The queue dashboard (Bull Board) loads everything from its own origin: hashed bundles and
+ *   stylesheets (the page's link to Google Fonts is dropped, see self-contained-page.ts), a
+ *   syntax-highlighting worker, its JSON API, and data: images its scripts build. Its page has
+ *   inline style attributes and a <style> block, and its scripts add <style> elements (theme,
+ *   editor), hence 'unsafe-inline' for styles only; its JSON data block is not a script.
  *
  * HSTS is left to the TLS terminator in front of the API (this server speaks plain HTTP, and
  * `includeSubDomains` is a decision about the whole domain).
@@ -32,7 +33,13 @@ export function securityHeaders(dashboardPath: string, docsPath = '/docs'): (req
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
-        defaultSrc: helmet.contentSecurityPolicy.dangerouslyDisableDefaultSrc,
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        fontSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        workerSrc: ["'self'"],
         frameAncestors: ["'none'"],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
