@@ -2,7 +2,7 @@
 // project (unit, then integration on the real Kafka, Postgres and Redis). Extra arguments go to
 // jest, e.g. `npm test -- --selectProjects unit` or `npm test -- libs/domain`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSupportedNode } from './node-runtime.mjs';
@@ -47,6 +47,23 @@ if (!runs('kubectl', 'version', '--client')) {
     }
   } else {
     console.log('\n== kubectl is missing (needed by test/deploy/k8s-manifests.spec.ts): install kubectl 1.27+');
+  }
+}
+
+// test/api/read-api-hardening.int-spec.ts opens the queue dashboard in headless Chromium (Debian's
+// package) and counts the requests it makes to other hosts: install it when we may.
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (!unitOnly && !existsSync(chromium)) {
+  if (process.platform === 'linux' && process.getuid?.() === 0 && runs('apt-get', '--version')) {
+    console.log('\n== chromium is missing: installing it with apt-get');
+    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+    const pkg = ['install', '-y', '-q', '--no-install-recommends', 'chromium'];
+    if (!apt(pkg)) {
+      apt(['update', '-q']);
+      apt(pkg);
+    }
+  } else {
+    console.log(`\n== chromium is missing (needed by test/api/read-api-hardening.int-spec.ts): install Chromium, or set CHROMIUM_PATH`);
   }
 }
 

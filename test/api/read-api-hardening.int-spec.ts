@@ -10,6 +10,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { request as httpRequest } from 'node:http';
 import { readdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -23,6 +24,9 @@ import { clock, events, InputMessage } from '@app/workload';
 import { ReadApiModule } from '../../apps/read-api/src/read-api.module';
 import { AdminQueues } from '../../apps/read-api/src/admin/admin-queues';
 import { isolatedConfig } from '../support/isolation';
+
+/** Debian's Chromium; `npm test` installs it when missing (scripts/test.mjs). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const TOKEN = 'h'.repeat(32);
 const BULL_BOARD_CSS = join(dirname(require.resolve('@bull-board/ui/package.json')), 'dist', 'static', 'css');
@@ -368,6 +372,32 @@ describe('read API hardening (issue 10)', () => {
       const queues = await raw(api.port, 'GET', '/admin/queues/api/queues', auth);
       expect(queues.status).toBe(200);
     });
+
+    it('the queue dashboard in a real browser (headless Chromium): it renders its queues and requests nothing from another host', async () => {
+      // The flags keep Chromium's own background fetches (updates, sync) out of the count.
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      });
+      try {
+        const context = await browser.newContext({ extraHTTPHeaders: auth });
+        const page = await context.newPage();
+        const origin = `http://127.0.0.1:${api.port}`;
+        const requested: string[] = [];
+        const refusedByCsp: string[] = [];
+        page.on('request', (r) => requested.push(r.url()));
+        page.on('console', (m) => {
+          if (/Content Security Policy/i.test(m.text())) refusedByCsp.push(m.text());
+        });
+        await page.goto(`${origin}/admin/queues`, { waitUntil: 'networkidle' });
+        await page.getByText(QUEUES.rebuild.name).first().waitFor({ timeout: 15_000 });
+        expect(requested.length).toBeGreaterThan(2);
+        expect(requested.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:'))).toEqual([]);
+        expect(refusedByCsp).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    }, 60_000);
   });
 
   describe('queue dashboard: mutations only from its own origin', () => {
