@@ -48,5 +48,51 @@ export default tseslint.config(
     files: ['**/*.spec.ts', '**/*.int-spec.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  // The boundaries docs/architecture.md promises, for the service's own code (apps, libs). Tests,
+  // bench and scripts are the named exceptions: they drive the service from outside (a DataSource
+  // to check the projection, the relay inside the stock-Nest comparison, the generators).
+  ...boundaries(),
   prettier,
 );
+
+function boundaries() {
+  const production = ['apps/**/*.ts', 'libs/**/*.ts'];
+  const notTests = ['**/*.spec.ts', '**/*.int-spec.ts', '**/testing/**'];
+  const storage = { name: 'typeorm', message: 'Postgres is reached through libs/persistence only.' };
+  const pg = { name: 'pg', message: 'Postgres is reached through libs/persistence only.' };
+  const bullmq = ['bullmq', '@nestjs/bullmq'].map((name) => ({
+    name,
+    message: 'BullMQ is used by libs/jobs, the jobs worker and the queue dashboard only.',
+  }));
+  // The one named exception: each app's first import starts tracing before anything else loads.
+  const deep = {
+    group: ['@app/*/**', '!@app/observability/tracing-preload'],
+    message: 'Import a lib by its entry point (@app/<lib>), not a file inside it.',
+  };
+  const queueOwners = ['libs/jobs/**', 'apps/jobs-worker/**', 'apps/read-api/src/admin/**'];
+  return [
+    {
+      files: production,
+      ignores: [...notTests, 'libs/domain/**', 'libs/persistence/**', ...queueOwners],
+      rules: { 'no-restricted-imports': ['error', { paths: [storage, pg, ...bullmq], patterns: [deep] }] },
+    },
+    {
+      files: queueOwners,
+      ignores: notTests,
+      rules: { 'no-restricted-imports': ['error', { paths: [storage, pg], patterns: [deep] }] },
+    },
+    {
+      files: ['libs/persistence/**/*.ts'],
+      ignores: notTests,
+      rules: { 'no-restricted-imports': ['error', { paths: bullmq, patterns: [deep] }] },
+    },
+    {
+      // Deriving an enrollment is plain functions: no package, no other lib, no Node API.
+      files: ['libs/domain/**/*.ts'],
+      ignores: notTests,
+      rules: {
+        'no-restricted-imports': ['error', { patterns: [{ regex: '^[^.]', message: 'libs/domain imports nothing but its own modules.' }] }],
+      },
+    },
+  ];
+}
