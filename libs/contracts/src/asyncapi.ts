@@ -13,7 +13,7 @@ import {
 import { TRACEPARENT_HEADER, TRACEPARENT_SCHEMA, TRACESTATE_HEADER, TRACESTATE_SCHEMA } from './trace-context';
 import { CUSTOM_FIELDS_LIMITS, INPUT_EVENTS, InputEventDefinition, InputTopic, MAX_CATEGORIES, MAX_EMAILS, TEXT_LIMITS } from './input-events';
 import { MAX_JSON_DEPTH } from './json';
-import { buildOutputEvent, EXAMPLE_COURSE_ENROLLMENT, outputEventSchema, OUTPUT_SOURCE } from './output-event';
+import { buildOutputEvent, ENROLLMENT_ID_PATTERN, EXAMPLE_COURSE_ENROLLMENT, outputEventSchema, OUTPUT_SOURCE } from './output-event';
 import { cloudEventEnvelope } from './event-json-schemas';
 import { JsonSchema, JsonSchemaContext } from './schema';
 
@@ -104,13 +104,13 @@ const TOPIC_INFO: Record<InputTopic, { id: string; title: string; key: JsonSchem
     id: 'memberships',
     title: 'Memberships',
     env: 'TOPIC_MEMBERSHIPS',
-    key: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$', description: 'Recommended: "{course_id}:{user_id}".' },
+    key: { type: 'string', pattern: ENROLLMENT_ID_PATTERN, description: 'Recommended: "{course_id}:{user_id}".' },
   },
   lessonProgress: {
     id: 'lessonProgress',
     title: 'Lesson progress and grades',
     env: 'TOPIC_LESSON_PROGRESS',
-    key: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$', description: 'Recommended: "{course_id}:{user_id}".' },
+    key: { type: 'string', pattern: ENROLLMENT_ID_PATTERN, description: 'Recommended: "{course_id}:{user_id}".' },
   },
   users: {
     id: 'users',
@@ -209,7 +209,7 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): AsyncApiDocument {
     payload: outputEventSchema.json(ctx),
     bindings: {
       kafka: {
-        key: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$', description: 'The enrollment id, "{course_id}:{user_id}".' },
+        key: { type: 'string', pattern: ENROLLMENT_ID_PATTERN, description: 'The enrollment id, "{course_id}:{user_id}".' },
         bindingVersion: KAFKA_BINDING_VERSION,
       },
     },

@@ -54,7 +54,9 @@ export interface CourseEnrollmentsEvent extends CloudEvent<CourseEnrollmentsEven
 // ---------------------------------------------------------------------------------------------
 // Schemas (validate consumers' view in tests, and generate the AsyncAPI document)
 
-const ENROLLMENT_ID = /^[1-9][0-9]*:[1-9][0-9]*$/;
+/** An enrollment id, `{course_id}:{user_id}`: the output key and the API's `{id}`. */
+export const ENROLLMENT_ID_PATTERN = '^[1-9][0-9]*:[1-9][0-9]*$';
+const ENROLLMENT_ID = new RegExp(ENROLLMENT_ID_PATTERN);
 const publishedTime = string({
   pattern: new RegExp(CANONICAL_MILLIS_PATTERN),
   patternHint: 'RFC 3339 in UTC with milliseconds (2026-11-20T10:15:30.123Z)',

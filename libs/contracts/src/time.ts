@@ -73,5 +73,4 @@ export function microsToMillis(canonicalMicros: string): string {
 
 /** Matches exactly the canonical millisecond form that every published timestamp uses. */
 export const CANONICAL_MILLIS_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$';
-/** Matches exactly the canonical micros form of `FactMeta.time`. */
-export const CANONICAL_MICROS_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}Z$';
+export { CANONICAL_MICROS_PATTERN } from '@app/domain';

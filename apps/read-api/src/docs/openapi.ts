@@ -1,4 +1,4 @@
-import { courseEnrollmentSchema, JsonSchema } from '@app/contracts';
+import { courseEnrollmentSchema, ENROLLMENT_ID_PATTERN, JsonSchema } from '@app/contracts';
 import { JOIN_STATUSES } from '@app/domain';
 
 /**
@@ -139,7 +139,7 @@ export const OPENAPI = {
       get: {
         operationId: 'getCourseEnrollment',
         summary: 'One CourseEnrollments object',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*:[1-9][0-9]*$' } }],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: ENROLLMENT_ID_PATTERN } }],
         responses: {
           200: { description: 'The enrollment as last published', content: { 'application/json': { schema: ref('CourseEnrollments') } } },
           ...errors(400, 401, 404, 429, 503),

@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { CANONICAL_MICROS_PATTERN } from '@app/domain';
 
 /** The keyset position after which the next page starts. */
 export interface CursorPosition {
@@ -9,7 +10,7 @@ export interface CursorPosition {
   i: string;
 }
 
-const POS_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const POS_TIME = new RegExp(CANONICAL_MICROS_PATTERN);
 const POS_ID = /^[1-9]\d{0,15}:[1-9]\d{0,15}$/;
 
 /**
