@@ -1,5 +1,5 @@
 import type { CourseEnrollment, CourseEnrollmentField } from '@app/domain';
-import { COURSE_ENROLLMENT_FIELDS, JOIN_STATUSES } from '@app/domain';
+import { COURSE_ENROLLMENT_FIELDS, ENROLLMENT_STATUSES, JOIN_STATUSES } from '@app/domain';
 import { COURSE_PRIVACIES, COURSE_TYPES } from './input-events';
 import { parseJsonValue } from './json';
 import { arrayOf, boolean, Infer, integer, jsonObject, literal, named, nullable, number, object, oneOf, positiveId, required, Schema, string } from './schema';
@@ -20,7 +20,7 @@ export const OUTPUT_EVENT_TYPES: readonly OutputCloudEventType[] = ['lms.course_
 export const outputCloudEventType = (type: OutputEventType | OutputCloudEventType): OutputCloudEventType =>
   type.startsWith('lms.') ? (type as OutputCloudEventType) : `lms.course_enrollment.${type as OutputEventType}`;
 
-export const ENROLLMENT_STATUSES = ['withdrawn', 'unknown', 'assigned', 'passed', 'failed', 'completed', 'expired', 'overdue', 'in_progress', 'enrolled'] as const;
+export { ENROLLMENT_STATUSES };
 
 /** A generic CloudEvent as this service writes it in structured mode. */
 export interface CloudEvent<D = unknown> {

@@ -1,5 +1,6 @@
 /** The unified LMS CourseEnrollments object, exactly as rules.md defines it. */
-export type EnrollmentStatus = 'withdrawn' | 'unknown' | 'assigned' | 'passed' | 'failed' | 'completed' | 'expired' | 'overdue' | 'in_progress' | 'enrolled';
+export const ENROLLMENT_STATUSES = ['withdrawn', 'unknown', 'assigned', 'passed', 'failed', 'completed', 'expired', 'overdue', 'in_progress', 'enrolled'] as const;
+export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
 
 export interface CourseEnrollment {
   id: string;
