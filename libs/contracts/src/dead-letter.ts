@@ -1,4 +1,4 @@
-import { HeaderValue, MAX_HEADER_BYTES, MAX_HEADERS } from './envelope';
+import { headerBytes, HeaderValue, MAX_HEADER_BYTES, MAX_HEADERS } from './envelope';
 
 /**
  * Dead letters (`lms.enrollment-sync.dlq.v1`): the input message copied unchanged — key, value
@@ -76,19 +76,18 @@ export function deadLetterMessage(
     if (value === undefined || dlqNames.has(name)) continue;
     for (const one of Array.isArray(value) ? value : [value]) original.push([name, one]);
   }
-  const size = (name: string, v: Buffer | string) => Buffer.byteLength(name) + (typeof v === 'string' ? Buffer.byteLength(v) : v.length);
   // Room for the added headers, dlq_headers_dropped and dlq_truncated (fitDeadLetter may add it).
   let count = Object.keys(added).length + 2;
-  let bytes = Object.entries(added).reduce((n, [name, v]) => n + size(name, v as string), 0) + 64;
+  let bytes = Object.entries(added).reduce((n, [name, v]) => n + headerBytes(name, v as string), 0) + 64;
   const headers: DeadLetterMessage['headers'] = {};
   let dropped = droppedBefore;
   for (const [name, one] of original) {
-    if (count + 1 > MAX_HEADERS || bytes + size(name, one) > MAX_HEADER_BYTES) {
+    if (count + 1 > MAX_HEADERS || bytes + headerBytes(name, one) > MAX_HEADER_BYTES) {
       dropped++;
       continue;
     }
     count++;
-    bytes += size(name, one);
+    bytes += headerBytes(name, one);
     const had = headers[name];
     headers[name] = had === undefined ? one : Array.isArray(had) ? [...had, one] : [had, one];
   }

@@ -74,6 +74,11 @@ export const MAX_VALUE_BYTES = 1024 * 1024;
 export const MAX_HEADERS = 64;
 export const MAX_HEADER_BYTES = 64 * 1024;
 
+/** What one header counts against MAX_HEADER_BYTES: its name and its value, in bytes. */
+export function headerBytes(name: string, value: Buffer | string): number {
+  return Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
+}
+
 /**
  * How far ahead of the service's clock an event's `time` may be (MAX_FUTURE_SKEW_MS): beyond it
  * the event is refused, because a last-writer-wins fact from the future could never be displaced
@@ -261,7 +266,7 @@ function checkHeaderBounds(headers: Record<string, HeaderValue>): void {
     if (v === undefined) continue;
     for (const one of Array.isArray(v) ? v : [v]) {
       count++;
-      bytes += Buffer.byteLength(name) + (typeof one === 'string' ? Buffer.byteLength(one) : one.length);
+      bytes += headerBytes(name, one);
     }
     if (count > MAX_HEADERS) throw new ContractViolation(`headers: the message has more than ${MAX_HEADERS} (the limit)`);
   }

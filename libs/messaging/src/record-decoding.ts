@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CompressionCodecs, CompressionTypes, IHeaders } from 'kafkajs';
-import { MAX_HEADER_BYTES, MAX_HEADERS } from '@app/contracts';
+import { headerBytes, MAX_HEADER_BYTES, MAX_HEADERS } from '@app/contracts';
 import { KafkaCodec, lz4Codec, snappyCodec, zstdCodec } from './compression-codecs';
 
 /**
@@ -140,7 +140,7 @@ function readBoundedHeaders(d: WireDecoder): WireHeader[] {
   for (; seen < count && d.offset < d.buffer.length; seen++) {
     if (kept.length < MAX_HEADERS) {
       const header = HeaderDecoder(d) as WireHeader;
-      const size = Buffer.byteLength(header.key ?? '') + (header.value?.length ?? 0);
+      const size = headerBytes(header.key ?? '', header.value ?? '');
       bytes += size;
       if (keptBytes + size <= MAX_HEADER_BYTES) {
         kept.push(header);
